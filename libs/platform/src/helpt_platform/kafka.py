@@ -1,0 +1,71 @@
+"""FastStream Kafka plumbing: the broker, routers and event publishing, configured once.
+
+Delivery guarantees (shared/DESIGN.md):
+- producers: acks=all and the idempotent producer, so an acknowledged event survives a broker
+  failover and a retried send is not written twice;
+- consumers: at-least-once. FastStream 0.7's Kafka default is ACK_FIRST (commit before handling:
+  at-most-once), and a `KafkaRouter` does not inherit the broker's policy, so both the broker
+  and every router here get `AckPolicy.NACK_ON_ERROR` explicitly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaRouter
+
+from helpt_contracts.envelope import Envelope, encode_event
+from helpt_contracts.events import Event
+from helpt_platform.settings import ServiceSettings
+
+__all__ = ["ACK_POLICY", "create_broker", "create_router", "publish_event"]
+
+ACK_POLICY = AckPolicy.NACK_ON_ERROR
+
+
+def create_broker(settings: ServiceSettings, *, routers: Sequence[KafkaRouter] = ()) -> KafkaBroker:
+    """The service's broker: idempotent acks=all producer, at-least-once consumers."""
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers.split(","),
+        client_id=f"helpt-{settings.service.value}",
+        acks="all",
+        enable_idempotence=True,
+        ack_policy=ACK_POLICY,
+        routers=routers,
+        logger=logging.getLogger("faststream"),
+        graceful_timeout=15.0,
+        description=f"Helpt {settings.service.value} service",
+    )
+
+
+def create_router(settings: ServiceSettings, *, middlewares: Sequence[Any] = ()) -> KafkaRouter:
+    """A router for the service's subscribers, with the topic prefix and the at-least-once policy.
+
+    Subscribers on it should join `settings.consumer_group` and start from `earliest`, so a new
+    replica or a new service reads every event the topic still holds.
+    """
+    return KafkaRouter(prefix=settings.topic_prefix, ack_policy=ACK_POLICY, middlewares=middlewares)
+
+
+async def publish_event(
+    broker: KafkaBroker,
+    settings: ServiceSettings,
+    event: Event,
+    *,
+    correlation_id: str | None = None,
+    topic: str | None = None,
+) -> Envelope:
+    """Publish `event` on its contracts topic (or `topic`) with its key and envelope; wait for acks=all."""
+    envelope = Envelope.for_event(event, source=settings.service.value, correlation_id=correlation_id)
+    key, body, headers = encode_event(event, envelope)
+    await broker.publish(
+        body,
+        settings.topic(topic or event.TOPIC),
+        key=key,
+        headers=headers,
+        correlation_id=envelope.correlation_id,
+    )
+    return envelope

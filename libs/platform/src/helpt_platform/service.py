@@ -1,0 +1,123 @@
+"""One composition root for a service process: FastAPI app, Kafka broker, store, health.
+
+The broker starts in FastAPI's lifespan (FastStream's own FastAPI integration is deprecated).
+If Kafka is not there yet, the app still starts and keeps trying in the background; `/readyz`
+says 503 until both Kafka and the store answer, which is what an orchestrator needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker, KafkaRouter
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from helpt_platform.kafka import create_broker
+from helpt_platform.logs import configure_logging, get_logger
+from helpt_platform.mongo import create_mongo_client, mongo_ping, service_database
+from helpt_platform.settings import ServiceSettings
+
+__all__ = ["Runtime", "create_service_app"]
+
+log = get_logger(__name__)
+CHECK_TIMEOUT_S = 3.0
+
+
+@dataclass
+class Runtime:
+    """What a running service holds; handlers receive the parts they need from it."""
+
+    settings: ServiceSettings
+    broker: KafkaBroker
+    mongo: AsyncMongoClient
+    db: AsyncDatabase
+    kafka_started: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+async def _start_broker(runtime: Runtime, retry_s: float = 2.0) -> None:
+    while True:
+        try:
+            await runtime.broker.start()
+        except Exception as exc:  # noqa: BLE001 — any failure means "not yet"; say which and retry
+            log.warning("kafka not reachable yet; retrying", error=type(exc).__name__, retry_in_s=retry_s)
+            with contextlib.suppress(Exception):
+                await runtime.broker.stop()
+            await asyncio.sleep(retry_s)
+        else:
+            runtime.kafka_started.set()
+            log.info("kafka connected")
+            return
+
+
+async def _check(name: str, probe: Callable[[], Awaitable[object]]) -> tuple[str, str]:
+    try:
+        result = await asyncio.wait_for(probe(), CHECK_TIMEOUT_S)
+    except Exception as exc:  # noqa: BLE001 — a readiness probe reports, it does not raise
+        return name, f"unavailable ({type(exc).__name__})"
+    return name, "ok" if result is not False else "unavailable"
+
+
+def _health_routes(runtime_of: Callable[[], Runtime], service: str) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @router.get("/readyz", summary="Readiness: Kafka and the store answer", responses={503: {"description": "Not ready"}})
+    async def readyz() -> JSONResponse:
+        runtime = runtime_of()
+
+        async def kafka() -> bool:
+            return runtime.kafka_started.is_set() and await runtime.broker.ping(timeout=CHECK_TIMEOUT_S - 0.5)
+
+        checks = dict(await asyncio.gather(_check("kafka", kafka), _check("mongodb", lambda: mongo_ping(runtime.mongo))))
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "service": service, "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    return router
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str = "",
+    kafka_routers: Sequence[KafkaRouter] = (),
+    http_routers: Sequence[APIRouter] = (),
+) -> FastAPI:
+    """The FastAPI app of one service, with its broker and store started in the lifespan."""
+    holder: dict[str, Runtime] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.service.value, level=settings.log_level, json=settings.log_json)
+        mongo = create_mongo_client(settings)
+        runtime = Runtime(settings, create_broker(settings, routers=kafka_routers), mongo, service_database(mongo, settings))
+        holder["runtime"] = app.state.runtime = runtime
+        starter = asyncio.create_task(_start_broker(runtime))
+        log.info("service starting", port=settings.port, database=settings.database_name)
+        try:
+            yield
+        finally:
+            starter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starter
+            await runtime.broker.stop()
+            await mongo.close()
+            log.info("service stopped")
+
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app.include_router(_health_routes(lambda: holder["runtime"], settings.service.value))
+    for router in http_routers:
+        app.include_router(router)
+    return app

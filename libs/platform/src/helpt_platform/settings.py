@@ -1,0 +1,84 @@
+"""The settings every service has, read from the environment (pydantic-settings).
+
+Each service subclasses `ServiceSettings` with its own prefix, e.g. `HELPT_INTAKE_HTTP_PORT`.
+`KAFKA_BOOTSTRAP_SERVERS` and `MONGODB_URL` without a prefix apply to every service at once;
+a prefixed variable wins over them.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar
+
+from pydantic import Field, SecretStr
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from helpt_contracts.roles import ServiceName
+
+__all__ = ["SHARED_ENV", "ServiceSettings"]
+
+# field -> unprefixed variable shared by all services
+SHARED_ENV = {
+    "kafka_bootstrap_servers": "KAFKA_BOOTSTRAP_SERVERS",
+    "mongodb_url": "MONGODB_URL",
+    "topic_prefix": "HELPT_TOPIC_PREFIX",
+    "log_level": "HELPT_LOG_LEVEL",
+}
+
+
+class _SharedEnvironment(PydanticBaseSettingsSource):
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        name = SHARED_ENV.get(field_name)
+        return (os.environ.get(name) if name else None), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {field: os.environ[var] for field, var in SHARED_ENV.items() if var in os.environ}
+
+
+class ServiceSettings(BaseSettings):
+    """What every Helpt service needs to run: where it listens, its Kafka and its store."""
+
+    model_config = SettingsConfigDict(env_prefix="HELPT_", extra="ignore", frozen=True)
+
+    service: ClassVar[ServiceName]
+    default_port: ClassVar[int]
+
+    http_host: str = Field(default="127.0.0.1", description="Address the HTTP server binds to.")
+    http_port: int = Field(default=0, ge=0, le=65535, description="HTTP port; 0 means the service's default.")
+    kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated.")
+    topic_prefix: str = Field(default="", pattern=r"^[a-z0-9._-]*$", description="Prefix on every topic (tests, shared clusters).")
+    mongodb_url: SecretStr = Field(default=SecretStr("mongodb://127.0.0.1:27017/"), description="MongoDB connection URL.")
+    mongodb_database: str = Field(default="", description="Database name; empty means helpt_<service>.")
+    log_level: str = Field(default="INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
+    log_json: bool = Field(default=True, description="JSON log lines (false: human-readable console lines).")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, _SharedEnvironment(settings_cls), dotenv_settings, file_secret_settings
+
+    @property
+    def port(self) -> int:
+        """The port to listen on."""
+        return self.http_port or self.default_port
+
+    @property
+    def database_name(self) -> str:
+        """The service's own MongoDB database."""
+        return self.mongodb_database or f"helpt_{self.service.value}"
+
+    @property
+    def consumer_group(self) -> str:
+        """The Kafka consumer group all replicas of this service join."""
+        return f"{self.topic_prefix}helpt-{self.service.value}"
+
+    def topic(self, name: str) -> str:
+        """A contracts topic name as this deployment spells it."""
+        return self.topic_prefix + name

@@ -1,0 +1,1 @@
+"""Helpt matching service. Matches help requests with approved volunteers by area, task, language and competence."""
