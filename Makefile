@@ -1,0 +1,43 @@
+# Helpt — the two commands a newcomer needs are `make run` and `make test`.
+# Everything else they need (uv, the Python packages, Kafka's jars, FerretDB) is installed on first use.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.9
+TOOLS      := .tools
+UV         := $(TOOLS)/uv-$(UV_VERSION)/bin/uv
+PYTHON     ?= python3
+# uv must never try to download a Python build: use the machine's (3.11+).
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+
+.PHONY: help run test install contracts down clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Helpt needs Python 3.11 or later as '$(PYTHON)' (set PYTHON=...)." >&2; exit 1; }
+	@echo "installing uv $(UV_VERSION) into $(TOOLS)/ ..."
+	@$(PYTHON) -m venv $(TOOLS)/uv-$(UV_VERSION)
+	@$(TOOLS)/uv-$(UV_VERSION)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+install: $(UV)  ## install the Python workspace (locked) and the local Kafka and FerretDB
+	@$(UV) sync --locked --quiet
+	@$(UV) run --locked python -m helpt_localstack install
+
+run: install  ## start Kafka, the store and the four services on 127.0.0.1; Ctrl-C stops them all
+	@$(UV) run --locked python -m helpt_localstack run
+
+test: install  ## run the whole suite against real Kafka and a real MongoDB-wire server
+	@$(UV) run --locked pytest $(PYTEST_ARGS)
+
+contracts: $(UV)  ## regenerate contracts/schemas and contracts/asyncapi.json after changing an event
+	@$(UV) run --locked python -m helpt_contracts.schemagen
+
+down: $(UV)  ## stop a local stack left running (e.g. after a crash)
+	@$(UV) run --locked python -m helpt_localstack down
+
+clean: down  ## remove local state (data, logs) and the tools; downloads in the cache stay
+	rm -rf .state $(TOOLS) .venv

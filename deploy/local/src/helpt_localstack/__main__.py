@@ -1,0 +1,3 @@
+from helpt_localstack.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""`make run`'s runner end to end: the four services come up ready, and Ctrl-C leaves nothing behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.infra
+
+SERVICES = ("intake", "screening", "matching", "gdpr")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def readyz(port: int) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=3) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except OSError:
+        return 0, b""
+
+
+def processes_mentioning(text: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and proc.name != str(os.getpid()):
+            try:
+                if text in (proc / "cmdline").read_bytes().decode(errors="replace") or text in (
+                    proc / "environ"
+                ).read_bytes().decode(errors="replace"):
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return found
+
+
+def test_run_brings_up_four_ready_services_and_ctrl_c_stops_every_process(infra, unique_name, tmp_path):
+    ports = {name: free_port() for name in SERVICES}
+    marker = f"helpt-run-test-{unique_name}"  # lets us find every child afterwards
+    env = os.environ | {
+        "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap_servers,
+        "MONGODB_URL": infra.mongodb_url,
+        "HELPT_TOPIC_PREFIX": f"{unique_name}.",
+        "HELPT_STATE_DIR": str(tmp_path / "state"),
+        "HELPT_RUN_TEST_MARKER": marker,
+        **{f"HELPT_{name.upper()}_HTTP_PORT": str(port) for name, port in ports.items()},
+    }
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "helpt_localstack", "run"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        status = {}
+        while time.monotonic() < deadline and runner.poll() is None:
+            status = {name: readyz(port)[0] for name, port in ports.items()}
+            if all(code == 200 for code in status.values()):
+                break
+            time.sleep(0.5)
+        assert status and all(code == 200 for code in status.values()), (status, runner.poll())
+        assert processes_mentioning(marker), "the services should be running now"
+
+        runner.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        output, _ = runner.communicate(timeout=90)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+            runner.communicate()
+
+    assert runner.returncode == 0, output
+    for name, port in ports.items():
+        assert f"127.0.0.1:{port}" in output, f"the runner should print {name}'s URL"
+        assert readyz(port)[0] == 0, f"{name} still answers after Ctrl-C"
+    assert processes_mentioning(marker) == []
