@@ -1,3 +1,5 @@
+import asyncio
+import contextvars
 import json
 import logging
 
@@ -30,8 +32,12 @@ def test_personal_data_passed_by_mistake_is_redacted(capsys):
     assert "470" not in json.dumps(line)
 
 
-def test_third_party_log_lines_come_out_as_json_too(capsys):
+def test_third_party_log_lines_come_out_as_json_and_name_the_service_even_from_another_task(capsys):
     configure_logging("matching")
-    logging.getLogger("uvicorn.error").warning("port busy")
+
+    async def elsewhere() -> None:  # uvicorn logs from tasks that never saw our set-up
+        logging.getLogger("uvicorn.error").warning("port busy", extra={"color_message": "\x1b[1mport busy"})
+
+    contextvars.Context().run(asyncio.run, elsewhere())
     (line,) = lines(capsys)
-    assert line["event"] == "port busy" and line["service"] == "matching" and line["level"] == "warning"
+    assert line | {"timestamp": None} == {"event": "port busy", "service": "matching", "level": "warning", "timestamp": None}

@@ -35,10 +35,22 @@ def redact_sensitive(_logger: Any, _method: str, event_dict: MutableMapping[str,
     return event_dict
 
 
+def _stamp(service: str) -> Any:
+    # A processor, not a context variable: uvicorn and aiokafka log from tasks that never saw
+    # the binding, and every line must still say which service wrote it.
+    def add_service(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        event_dict.setdefault("service", service)
+        event_dict.pop("color_message", None)  # uvicorn's ANSI-coloured duplicate of the message
+        return event_dict
+
+    return add_service
+
+
 def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -> None:
     """Set up structlog and the standard library's logging for one service process."""
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        _stamp(service),
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact_sensitive,
@@ -63,7 +75,6 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
     for noisy in ("aiokafka", "pymongo", "kafka"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(service=service)
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
