@@ -21,24 +21,28 @@ __all__ = [
     "WeeklySlot",
 ]
 
+# Lower-case, DNS-label-like: safe in topic names, database names and URLs.
+_SLUG = StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_CODE = StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{1,63}$")
+
 TenantId = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"),
+    _SLUG,
     Field(description="The municipality (tenant) this belongs to, e.g. 'leuven'. One deployment serves several."),
 ]
 OrganisationId = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"),
+    _SLUG,
     Field(description="A partner care organisation's id, also used in its topic name."),
 ]
 TaskCode = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{1,63}$"),
+    _CODE,
     Field(description="A vacancy (task) code from the tenant's catalogue, e.g. 'shopping' or 'phone-chat'."),
 ]
 CompetenceCode = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{1,63}$"),
+    _CODE,
     Field(description="A competence code, e.g. 'driving-licence' or 'first-aid'."),
 ]
 LanguageCode = Annotated[

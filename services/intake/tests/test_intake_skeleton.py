@@ -3,11 +3,5 @@ from helpt_intake.settings import IntakeSettings
 from helpt_platform.testing import check_service_skeleton
 
 
-def test_intake_is_alive_without_its_infrastructure_but_not_ready():
-    check_service_skeleton(create_app, IntakeSettings())
-
-
-def test_intake_listens_on_8000_unless_told_otherwise(monkeypatch):
-    assert IntakeSettings().port == 8000
-    monkeypatch.setenv("HELPT_INTAKE_HTTP_PORT", "9000")
-    assert IntakeSettings().port == 9000
+def test_intake_listens_on_8000_and_is_alive_without_its_infrastructure_but_not_ready():
+    check_service_skeleton(create_app, IntakeSettings(), default_port=8000)

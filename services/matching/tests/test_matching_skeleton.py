@@ -3,11 +3,5 @@ from helpt_matching.settings import MatchingSettings
 from helpt_platform.testing import check_service_skeleton
 
 
-def test_matching_is_alive_without_its_infrastructure_but_not_ready():
-    check_service_skeleton(create_app, MatchingSettings())
-
-
-def test_matching_listens_on_8002_unless_told_otherwise(monkeypatch):
-    assert MatchingSettings().port == 8002
-    monkeypatch.setenv("HELPT_MATCHING_HTTP_PORT", "9002")
-    assert MatchingSettings().port == 9002
+def test_matching_listens_on_8002_and_is_alive_without_its_infrastructure_but_not_ready():
+    check_service_skeleton(create_app, MatchingSettings(), default_port=8002)

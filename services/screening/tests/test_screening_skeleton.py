@@ -3,11 +3,5 @@ from helpt_screening.settings import ScreeningSettings
 from helpt_platform.testing import check_service_skeleton
 
 
-def test_screening_is_alive_without_its_infrastructure_but_not_ready():
-    check_service_skeleton(create_app, ScreeningSettings())
-
-
-def test_screening_listens_on_8001_unless_told_otherwise(monkeypatch):
-    assert ScreeningSettings().port == 8001
-    monkeypatch.setenv("HELPT_SCREENING_HTTP_PORT", "9001")
-    assert ScreeningSettings().port == 9001
+def test_screening_listens_on_8001_and_is_alive_without_its_infrastructure_but_not_ready():
+    check_service_skeleton(create_app, ScreeningSettings(), default_port=8001)
