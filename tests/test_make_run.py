@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -63,23 +65,32 @@ def test_run_brings_up_four_ready_services_and_ctrl_c_stops_every_process(infra,
         [sys.executable, "-m", "helpt_localstack", "run"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in runner.stdout], daemon=True).start()
+    printed: list[str] = []
     try:
+        # A person presses Ctrl-C after the runner says everything is up, not before.
         deadline = time.monotonic() + 120
-        status = {}
-        while time.monotonic() < deadline and runner.poll() is None:
-            status = {name: readyz(port)[0] for name, port in ports.items()}
-            if all(code == 200 for code in status.values()):
-                break
-            time.sleep(0.5)
-        assert status and all(code == 200 for code in status.values()), (status, runner.poll())
+        while not any("Ctrl-C stops everything" in line for line in printed):
+            assert time.monotonic() < deadline and runner.poll() is None, "".join(printed)
+            try:
+                printed.append(lines.get(timeout=1))
+            except queue.Empty:
+                continue
+        status = {name: readyz(port)[0] for name, port in ports.items()}
+        assert all(code == 200 for code in status.values()), status
         assert processes_mentioning(marker), "the services should be running now"
 
         runner.send_signal(signal.SIGINT)  # what Ctrl-C sends
-        output, _ = runner.communicate(timeout=90)
+        runner.wait(timeout=90)
+        time.sleep(0.2)  # let the reader thread drain the last lines
+        while not lines.empty():
+            printed.append(lines.get())
+        output = "".join(printed)
     finally:
         if runner.poll() is None:
             runner.kill()
-            runner.communicate()
+            runner.wait()
 
     assert runner.returncode == 0, output
     for name, port in ports.items():

@@ -41,3 +41,23 @@ def test_third_party_log_lines_come_out_as_json_and_name_the_service_even_from_a
     contextvars.Context().run(asyncio.run, elsewhere())
     (line,) = lines(capsys)
     assert line | {"timestamp": None} == {"event": "port busy", "service": "matching", "level": "warning", "timestamp": None}
+
+
+PERSONAL = "".join(["Jan Pee", "ters, +32 4", "70 12 34 56"])  # built at run time: tracebacks quote source lines
+
+
+def fail_on_personal_data() -> None:
+    raise ValueError(f"input was {PERSONAL!r}")
+
+
+def test_a_failing_handlers_exception_message_never_reaches_the_log(capsys):
+    configure_logging("screening")
+    try:
+        fail_on_personal_data()
+    except ValueError:
+        logging.getLogger("faststream.access.kafka").exception("handler failed")
+        get_logger("helpt").exception("our own handler failed")
+    for line in lines(capsys):
+        assert line["service"] == "screening" and line["level"] == "error"
+        assert "ValueError" in line["exception"] and "fail_on_personal_data" in line["exception"]
+        assert "Peeters" not in json.dumps(line) and "470" not in json.dumps(line)

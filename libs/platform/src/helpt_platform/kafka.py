@@ -5,7 +5,9 @@ Delivery guarantees (shared/DESIGN.md):
   failover and a retried send is not written twice;
 - consumers: at-least-once. FastStream 0.7's Kafka default is ACK_FIRST (commit before handling:
   at-most-once), and a `KafkaRouter` does not inherit the broker's policy, so both the broker
-  and every router here get `AckPolicy.NACK_ON_ERROR` explicitly.
+  and every router here get `AckPolicy.NACK_ON_ERROR` explicitly. Routers also get the
+  bounded-retry dead-letter middleware (`helpt_platform.deadletters`), so a failing message is
+  retried a few times and then parked on `<topic>.dlt` instead of blocking its partition.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from faststream.kafka import KafkaBroker, KafkaRouter
 
 from helpt_contracts.envelope import Envelope, encode_event
 from helpt_contracts.events import Event
+from helpt_platform.deadletters import DEFAULT_ATTEMPTS, DeadLetters
 from helpt_platform.settings import ServiceSettings
 
 __all__ = ["ACK_POLICY", "create_broker", "create_router", "publish_event"]
@@ -41,12 +44,22 @@ def create_broker(settings: ServiceSettings, *, routers: Sequence[KafkaRouter] =
     )
 
 
-def create_router(settings: ServiceSettings, *, middlewares: Sequence[Any] = ()) -> KafkaRouter:
+def create_router(
+    settings: ServiceSettings,
+    *,
+    middlewares: Sequence[Any] = (),
+    dead_letter_attempts: int | None = DEFAULT_ATTEMPTS,
+) -> KafkaRouter:
     """A router for the service's subscribers, with the topic prefix and the at-least-once policy.
 
+    A message whose handler fails is tried `dead_letter_attempts` times in all, then goes to
+    `<topic>.dlt`; `None` leaves out the dead-letter middleware (redelivered until it succeeds).
     Subscribers on it should join `settings.consumer_group` and start from `earliest`, so a new
-    replica or a new service reads every event the topic still holds.
+    replica or a new service reads every event the topic still holds (`subscribe_events` does).
     """
+    if dead_letter_attempts is not None:
+        # First in the list, so it is the outermost of ours: it sees whatever the others raise.
+        middlewares = (DeadLetters(settings.service.value, attempts=dead_letter_attempts), *middlewares)
     return KafkaRouter(prefix=settings.topic_prefix, ack_policy=ACK_POLICY, middlewares=middlewares)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
+from types import TracebackType
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any
@@ -46,6 +48,29 @@ def _stamp(service: str) -> Any:
     return add_service
 
 
+def withheld_traceback(kind: type[BaseException], tb: TracebackType | None) -> str:
+    """A traceback with its frames and the exception's type, but not its message.
+
+    An exception's text can quote what it failed on (a pydantic error echoes its input), and that
+    may be personal data; the frames and the type are enough to debug.
+    """
+    frames = "".join(traceback.format_tb(tb))
+    return f"Traceback (most recent call last):\n{frames}{kind.__module__}.{kind.__qualname__}: [message withheld]"
+
+
+def _exception_without_message(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    # In place of structlog's format_exc_info, for its own records and the standard library's alike.
+    exc_info = event_dict.pop("exc_info", None)
+    if exc_info:
+        if exc_info is True:
+            exc_info = sys.exc_info()
+        elif isinstance(exc_info, BaseException):
+            exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+        if exc_info[0] is not None:
+            event_dict["exception"] = withheld_traceback(exc_info[0], exc_info[2])
+    return event_dict
+
+
 def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -> None:
     """Set up structlog and the standard library's logging for one service process."""
     shared: list[Any] = [
@@ -57,7 +82,7 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
     ]
     renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[*shared, _exception_without_message, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
@@ -66,7 +91,7 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, structlog.processors.format_exc_info, renderer],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, _exception_without_message, renderer],
         )
     )
     root = logging.getLogger()
@@ -74,6 +99,11 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
     root.setLevel(level.upper())
     for noisy in ("aiokafka", "pymongo", "kafka"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # FastStream gives its logger its own coloured handler and stops propagation at import;
+    # bring it back to the JSON renderer (and so to the withheld exception messages).
+    faststream = logging.getLogger("faststream")
+    faststream.handlers[:] = []
+    faststream.propagate = True
     structlog.contextvars.clear_contextvars()
 
 

@@ -23,7 +23,7 @@ from helpt_platform.logs import configure_logging, get_logger
 from helpt_platform.mongo import create_mongo_client, mongo_ping, service_database
 from helpt_platform.settings import ServiceSettings
 
-__all__ = ["Runtime", "create_service_app"]
+__all__ = ["RouterFactory", "Runtime", "create_service_app"]
 
 log = get_logger(__name__)
 CHECK_TIMEOUT_S = 3.0
@@ -38,6 +38,11 @@ class Runtime:
     mongo: AsyncMongoClient
     db: AsyncDatabase
     kafka_started: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+# Builds a router whose handlers close over the runtime (its store and broker exist only once
+# the lifespan has started, after the app was composed).
+RouterFactory = Callable[[Runtime], KafkaRouter]
 
 
 async def _start_broker(runtime: Runtime, retry_s: float = 2.0) -> None:
@@ -93,9 +98,14 @@ def create_service_app(
     title: str,
     description: str = "",
     kafka_routers: Sequence[KafkaRouter] = (),
+    kafka_consumers: Sequence[RouterFactory] = (),
     http_routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
-    """The FastAPI app of one service, with its broker and store started in the lifespan."""
+    """The FastAPI app of one service, with its broker and store started in the lifespan.
+
+    `kafka_consumers` are called with the `Runtime` in the lifespan, before the broker starts;
+    the routers they return are included in the broker.
+    """
     holder: dict[str, Runtime] = {}
 
     @contextlib.asynccontextmanager
@@ -103,6 +113,7 @@ def create_service_app(
         configure_logging(settings.service.value, level=settings.log_level, json=settings.log_json)
         mongo = create_mongo_client(settings)
         runtime = Runtime(settings, create_broker(settings, routers=kafka_routers), mongo, service_database(mongo, settings))
+        runtime.broker.include_routers(*(build(runtime) for build in kafka_consumers))
         holder["runtime"] = app.state.runtime = runtime
         starter = asyncio.create_task(_start_broker(runtime))
         log.info("service starting", port=settings.port, database=settings.database_name)
