@@ -12,7 +12,7 @@ PYTHON     ?= python3
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: help run test install contracts down clean
+.PHONY: help run test install contracts token down clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,6 +35,11 @@ test: install  ## run the whole suite against real Kafka and a real MongoDB-wire
 
 contracts: $(UV)  ## regenerate contracts/schemas and contracts/asyncapi.json after changing an event
 	@$(UV) run --locked python -m helpt_contracts.schemagen
+
+ROLE   ?= operator
+TENANT ?= leuven
+token: $(UV)  ## print a local bearer token: make token ROLE=screener [TENANT=leuven] [ORG=…] [SUB=…]
+	@$(UV) run --locked python -m helpt_platform.token --role $(ROLE) --tenant $(TENANT) $(if $(ORG),--org $(ORG)) $(if $(SUB),--sub $(SUB))
 
 down: $(UV)  ## stop a local stack left running (e.g. after a crash)
 	@$(UV) run --locked python -m helpt_localstack down

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from types import MappingProxyType
 
-__all__ = ["ROLE_SCOPES", "Purpose", "Role", "Scope", "ServiceName", "scopes_for"]
+__all__ = ["ROLE_SCOPES", "ActionKind", "Purpose", "Role", "Scope", "ServiceName", "scopes_for"]
 
 
 class Role(StrEnum):
@@ -71,6 +71,19 @@ class Purpose(StrEnum):
     """The data protection officer answers a subject access request (GDPR art. 15)."""
 
 
+class ActionKind(StrEnum):
+    """The action a reveal belongs to; gdpr checks that it is open and that the caller is part of it."""
+
+    SCREENING_CASE = "screening-case"
+    """The screening of one volunteer; its id is the volunteer id."""
+    MATCH = "match"
+    """One match; its id is the match id."""
+    REQUEST = "request"
+    """One help request; its id is the request id."""
+    SUBJECT = "subject"
+    """The data subject themself (self-service, subject access); its id is the subject id."""
+
+
 ROLE_SCOPES: MappingProxyType[Role, frozenset[Scope]] = MappingProxyType(
     {
         Role.CITIZEN: frozenset({Scope.INTAKE_SUBMIT}),
@@ -87,7 +100,7 @@ ROLE_SCOPES: MappingProxyType[Role, frozenset[Scope]] = MappingProxyType(
         ),
         Role.PARTNER: frozenset({Scope.MATCHING_POST_NEEDS, Scope.MATCHING_READ, Scope.GDPR_REVEAL}),
         Role.VOLUNTEER: frozenset({Scope.MATCHING_RESPOND, Scope.GDPR_REVEAL}),
-        Role.DPO: frozenset({Scope.GDPR_AUDIT, Scope.GDPR_EXPORT, Scope.GDPR_ERASE}),
+        Role.DPO: frozenset({Scope.GDPR_AUDIT, Scope.GDPR_EXPORT, Scope.GDPR_ERASE, Scope.GDPR_REVEAL}),
         Role.CRISIS_LEAD: frozenset({Scope.GDPR_PURGE_APPROVE, Scope.MATCHING_STATISTICS}),
         Role.SERVICE: frozenset({Scope.GDPR_SEAL, Scope.GDPR_REVEAL}),
     }

@@ -84,7 +84,7 @@ def test_urls_from_environment_are_used_as_given(tmp_path: Path) -> None:
     )
     assert (
         "INFRA Infra(kind='env', bootstrap_servers='kafka.example:9092', "
-        "mongodb_url='mongodb://db.example:27017/')"
+        "mongodb_url='mongodb://db.example:27017/', state_dir=None)"
     ) in result.stdout
 
 

@@ -36,6 +36,9 @@ class Infra:
     kind: str
     bootstrap_servers: str
     mongodb_url: str
+    # Where the local processes keep Kafka's log segments, FerretDB's files and their logs;
+    # None for servers we do not run (environment, Docker), whose bytes we cannot read.
+    state_dir: Path | None = None
 
 
 def choose_kind() -> str:
@@ -148,7 +151,7 @@ def _from_local() -> Iterator[Infra]:
             stack.start()
         except StackError as exc:
             pytest.fail(f"The local Kafka/FerretDB stack did not start:\n{exc}", pytrace=False)
-        yield Infra("local", stack.bootstrap_servers, stack.mongodb_url)
+        yield Infra("local", stack.bootstrap_servers, stack.mongodb_url, state_dir)
     finally:
         stack.stop()
         shutil.rmtree(state_dir, ignore_errors=True)

@@ -8,6 +8,7 @@ a prefixed variable wins over them.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import Field, SecretStr
@@ -15,6 +16,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from helpt_contracts.roles import ServiceName
+from helpt_platform.auth import TokenVerifier, local_secret
 
 __all__ = ["SHARED_ENV", "ServiceSettings"]
 
@@ -24,6 +26,9 @@ SHARED_ENV = {
     "mongodb_url": "MONGODB_URL",
     "topic_prefix": "HELPT_TOPIC_PREFIX",
     "log_level": "HELPT_LOG_LEVEL",
+    "jwt_secret_file": "HELPT_JWT_SECRET_FILE",
+    "oidc_jwks_url": "HELPT_OIDC_JWKS_URL",
+    "oidc_issuer": "HELPT_OIDC_ISSUER",
 }
 
 
@@ -52,6 +57,9 @@ class ServiceSettings(BaseSettings):
     mongodb_database: str = Field(default="", description="Database name; empty means helpt_<service>.")
     log_level: str = Field(default="INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
     log_json: bool = Field(default=True, description="JSON log lines (false: human-readable console lines).")
+    jwt_secret_file: Path = Field(default=Path(".state/local/jwt.secret"), description="Local token signing secret (dev, tests).")
+    oidc_jwks_url: str | None = Field(default=None, description="OpenID Connect provider's JWKS URL; set in production.")
+    oidc_issuer: str | None = Field(default=None, description="Expected token issuer with OIDC.")
 
     @classmethod
     def settings_customise_sources(
@@ -78,6 +86,12 @@ class ServiceSettings(BaseSettings):
     def consumer_group(self) -> str:
         """The Kafka consumer group all replicas of this service join."""
         return f"{self.topic_prefix}helpt-{self.service.value}"
+
+    def token_verifier(self) -> TokenVerifier:
+        """How this service checks bearer tokens: the OIDC provider's keys if configured, else the local secret."""
+        if self.oidc_jwks_url:
+            return TokenVerifier(jwks_url=self.oidc_jwks_url, issuer=self.oidc_issuer)
+        return TokenVerifier(secret=local_secret(self.jwt_secret_file))
 
     def topic(self, name: str) -> str:
         """A contracts topic name as this deployment spells it."""

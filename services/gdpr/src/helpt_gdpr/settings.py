@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pathlib import Path
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from helpt_contracts.roles import ServiceName
@@ -17,3 +20,13 @@ class GdprSettings(ServiceSettings):
 
     service: ClassVar[ServiceName] = ServiceName.GDPR
     default_port: ClassVar[int] = 8003
+
+    tenants: str = Field(default="leuven", description="Comma-separated tenants this deployment serves.")
+    key_dir: Path = Field(default=Path(".state/local/gdpr-keys"), description="Directory of tenant key files (local key custody).")
+
+    phone_region: str = Field(default="BE", pattern=r"^[A-Z]{2}$", description="Country for phone numbers given without one.")
+
+    @property
+    def tenant_ids(self) -> tuple[str, ...]:
+        """The configured tenants."""
+        return tuple(t.strip() for t in self.tenants.split(",") if t.strip())

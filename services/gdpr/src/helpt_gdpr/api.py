@@ -1,0 +1,244 @@
+"""gdpr's HTTP API: seal, reveal (single and batch), audit query and verification."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Generic, TypeVar
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, StringConstraints
+
+from helpt_contracts.roles import ActionKind, Purpose, Scope
+from helpt_contracts.events import SubjectKind
+from helpt_contracts.sealed import PersonalField, SealedField
+from helpt_contracts.types import TenantId
+from helpt_gdpr.keeper import Denied, Keeper, RevealAsk
+from helpt_gdpr.purges import Purges
+from helpt_platform.auth import AuthError, Principal
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["personal data"])
+Plaintext = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+
+
+class SealItem(BaseModel):
+    tenant: TenantId
+    subject_id: UUID | None = Field(default=None, description="An existing subject; omit for a new one.")
+    fields: dict[PersonalField, Plaintext] = Field(min_length=1, description="Plaintext personal fields to seal.")
+
+
+class Sealed(BaseModel):
+    subject_id: UUID
+    sealed: dict[PersonalField, SealedField]
+
+
+class Action(BaseModel):
+    kind: ActionKind
+    id: UUID
+
+
+class RevealItem(BaseModel):
+    tenant: TenantId
+    subject_id: UUID
+    purpose: Purpose
+    action: Action = Field(description="The screening case, match, request or subject the reveal is for.")
+    sealed: dict[PersonalField, SealedField] = Field(min_length=1)
+
+
+class Revealed(BaseModel):
+    subject_id: UUID
+    fields: dict[PersonalField, str]
+
+
+class RevealOutcome(BaseModel):
+    status: int = Field(description="200 when revealed; else the status a single reveal would have had.")
+    subject_id: UUID
+    fields: dict[PersonalField, str] | None = None
+    reason: str | None = None
+
+
+T = TypeVar("T")
+
+
+class Batch(BaseModel, Generic[T]):
+    items: list[T] = Field(min_length=1, max_length=500)
+
+
+async def keeper(request: Request) -> Keeper:
+    return await request.app.state.gdpr.keeper()
+
+
+def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal | AuthError:
+    """The verified caller, or why there is none (reveal audits that too)."""
+    try:
+        return request.app.state.gdpr.verifier.verify(authorization)
+    except AuthError as error:
+        return error
+
+
+def _require(who: Principal | AuthError, scope: Scope) -> Principal:
+    if isinstance(who, AuthError):
+        raise HTTPException(who.status, who.reason, headers={"WWW-Authenticate": "Bearer"})
+    if not who.has(scope):
+        raise HTTPException(403, f"role {who.role.value} lacks {scope.value}")
+    return who
+
+
+def _http(denied: Denied) -> HTTPException:
+    return HTTPException(denied.status, denied.reason, headers={"WWW-Authenticate": "Bearer"} if denied.status == 401 else None)
+
+
+Caller = Annotated[Principal | AuthError, Depends(caller)]
+Keep = Annotated[Keeper, Depends(keeper)]
+
+
+@router.post("/seal", response_model=Sealed, summary="Seal one subject's personal fields (services only)")
+async def seal(item: SealItem, who: Caller, keep: Keep) -> Sealed:
+    principal = _require(who, Scope.GDPR_SEAL)
+    try:
+        subject_id, sealed = await keep.seal(principal, item.tenant, item.subject_id, item.fields)
+    except Denied as denied:
+        raise _http(denied) from None
+    return Sealed(subject_id=subject_id, sealed=sealed)
+
+
+@router.post("/seal/batch", response_model=Batch[Sealed], summary="Seal many subjects' fields in one call")
+async def seal_batch(batch: Batch[SealItem], who: Caller, keep: Keep) -> Batch[Sealed]:
+    principal = _require(who, Scope.GDPR_SEAL)
+    out = []
+    try:
+        for item in batch.items:
+            subject_id, sealed = await keep.seal(principal, item.tenant, item.subject_id, item.fields)
+            out.append(Sealed(subject_id=subject_id, sealed=sealed))
+    except Denied as denied:
+        raise _http(denied) from None
+    return Batch[Sealed](items=out)
+
+
+def _ask(item: RevealItem) -> RevealAsk:
+    return RevealAsk(item.tenant, item.subject_id, item.purpose, item.action.kind, item.action.id, item.sealed)
+
+
+@router.post(
+    "/reveal", response_model=Revealed, summary="Open sealed fields, if policy allows; always audited",
+    responses={401: {"description": "No valid token"}, 403: {"description": "Policy refuses"},
+               410: {"description": "Key destroyed"}, 422: {"description": "Sealed field altered"}},
+)
+async def reveal(item: RevealItem, who: Caller, keep: Keep) -> Revealed:
+    try:
+        fields = await keep.reveal(who, _ask(item))
+    except Denied as denied:
+        raise _http(denied) from None
+    return Revealed(subject_id=item.subject_id, fields=fields)
+
+
+@router.post("/reveal/batch", response_model=Batch[RevealOutcome], summary="Many reveals, each decided and audited alone")
+async def reveal_batch(batch: Batch[RevealItem], who: Caller, keep: Keep) -> Batch[RevealOutcome]:
+    if isinstance(who, AuthError):  # a batch without a valid token is one failure, audited per item
+        for item in batch.items:
+            try:
+                await keep.reveal(who, _ask(item))
+            except Denied:
+                pass
+        raise HTTPException(who.status, who.reason, headers={"WWW-Authenticate": "Bearer"})
+    outcomes = []
+    for item in batch.items:
+        try:
+            fields = await keep.reveal(who, _ask(item))
+            outcomes.append(RevealOutcome(status=200, subject_id=item.subject_id, fields=fields))
+        except Denied as denied:
+            outcomes.append(RevealOutcome(status=denied.status, subject_id=item.subject_id, reason=denied.reason))
+    return Batch[RevealOutcome](items=outcomes)
+
+
+class BlindIndexAsk(BaseModel):
+    tenant: TenantId
+    phone: Annotated[str, StringConstraints(max_length=40)] | None = None
+    email: Annotated[str, StringConstraints(max_length=254)] | None = None
+
+
+class BlindIndexes(BaseModel):
+    phone: str | None = Field(default=None, description="Keyed hash of the E.164 number, hex.")
+    email: str | None = Field(default=None, description="Keyed hash of the normalised address, hex.")
+
+
+@router.post("/blind-index", response_model=BlindIndexes, summary="Keyed hashes to find earlier contacts (services only)",
+             responses={422: {"description": "Not a phone number or e-mail address"}})
+async def blind_indexes(ask: BlindIndexAsk, who: Caller, keep: Keep) -> BlindIndexes:
+    principal = _require(who, Scope.GDPR_SEAL)
+    try:
+        phone, email = await keep.blind_indexes(principal, ask.tenant, ask.phone, ask.email)
+    except Denied as denied:
+        raise _http(denied) from None
+    return BlindIndexes(phone=phone, email=email)
+
+
+async def purges(request: Request) -> Purges:
+    return await request.app.state.gdpr.purges()
+
+
+Purging = Annotated[Purges, Depends(purges)]
+
+
+class ErasureAsk(BaseModel):
+    subject_kind: SubjectKind = Field(description="Requester, volunteer or partner contact.")
+
+
+@router.post("/subjects/{subject_id}/erasure", status_code=202, summary="Erase one subject (GDPR art. 17; dpo)")
+async def erase(subject_id: UUID, ask: ErasureAsk, who: Caller, purging: Purging) -> dict:
+    principal = _require(who, Scope.GDPR_ERASE)
+    try:
+        return await purging.erase_subject(principal, subject_id, ask.subject_kind)
+    except Denied as denied:
+        raise _http(denied) from None
+
+
+class CrisisEndApproval(BaseModel):
+    tenant: TenantId = Field(description="The municipality whose crisis ends; must be the token's.")
+
+
+@router.post(
+    "/crisis-end/approvals", summary="Approve the end of the crisis (crisis lead); the second approval purges",
+    responses={202: {"description": "Purge done; report"}, 404: {"description": "Unknown tenant"},
+               409: {"description": "Same person again"}, 410: {"description": "Already purged"}},
+)
+async def approve_crisis_end(ask: CrisisEndApproval, who: Caller, purging: Purging) -> JSONResponse:
+    principal = _require(who, Scope.GDPR_PURGE_APPROVE)
+    try:
+        outcome = await purging.approve_crisis_end(principal, ask.tenant)
+    except Denied as denied:
+        raise _http(denied) from None
+    return JSONResponse(outcome, status_code=202 if "purge_id" in outcome else 200)
+
+
+@router.get("/purges/{purge_id}", summary="The report of an erasure or purge: receipts, times, what is missing")
+async def purge_report(purge_id: UUID, who: Caller, purging: Purging) -> dict:
+    # The dpo and the crisis leads who ordered it may read the report.
+    lead = isinstance(who, Principal) and who.has(Scope.GDPR_PURGE_APPROVE)
+    principal = who if lead else _require(who, Scope.GDPR_AUDIT)
+    try:
+        return await purging.report(principal.tenant, purge_id)
+    except Denied as denied:
+        raise _http(denied) from None
+
+
+@router.get("/audit", summary="Audit records of the caller's tenant, newest first (dpo)")
+async def audit(
+    who: Caller, keep: Keep,
+    subject_id: UUID | None = None, actor: str | None = None,
+    since: dt.datetime | None = None, until: dt.datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[dict]:
+    principal = _require(who, Scope.GDPR_AUDIT)
+    return await keep.audit.query(principal.tenant, subject_id=subject_id, actor=actor, since=since, until=until, limit=limit)
+
+
+@router.get("/audit/verify", summary="Verify the caller's tenant's audit chain (dpo)")
+async def verify(who: Caller, keep: Keep) -> dict:
+    principal = _require(who, Scope.GDPR_AUDIT)
+    report = await keep.audit.verify(principal.tenant)
+    return {"tenant": report.tenant, "records": report.records, "intact": report.intact,
+            "first_broken_seq": report.first_broken_seq, "problem": report.problem}
