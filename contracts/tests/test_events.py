@@ -16,8 +16,8 @@ DESIGN_EVENTS = {
     topics.VOLUNTEERS: {"VolunteerRegistered", "VolunteerUpdated", "VolunteerWithdrawn"},
     topics.SCREENING_DECISIONS: {"VolunteerApproved", "VolunteerRejected", "VolunteerSuspended"},
     topics.MATCHES: {"MatchProposed", "MatchAccepted", "MatchDeclined", "MatchCompleted", "MatchCancelled"},
-    topics.GDPR_COMMANDS: {"SubjectErasureRequested", "CrisisPurgeRequested"},
-    topics.GDPR_RECEIPTS: {"PurgeCompleted"},
+    topics.GDPR_COMMANDS: {"SubjectErasureRequested", "CrisisPurgeRequested", "SubjectAccessRequested"},
+    topics.GDPR_RECEIPTS: {"PurgeCompleted", "SubjectDataExported"},
 }
 
 

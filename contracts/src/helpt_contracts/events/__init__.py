@@ -5,6 +5,8 @@ from helpt_contracts.events.gdpr import (
     CrisisPurgeRequested,
     PurgeCompleted,
     PurgeScope,
+    SubjectAccessRequested,
+    SubjectDataExported,
     SubjectErasureRequested,
     SubjectKind,
 )
@@ -53,6 +55,8 @@ __all__ = [
     "PurgeScope",
     "RequestCancellationReason",
     "ScreeningReason",
+    "SubjectAccessRequested",
+    "SubjectDataExported",
     "SubjectErasureRequested",
     "SubjectKind",
     "UnknownEventType",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
 from pydantic import Field
@@ -12,7 +12,15 @@ from helpt_contracts import topics
 from helpt_contracts.events.base import Event
 from helpt_contracts.roles import ServiceName
 
-__all__ = ["CrisisPurgeRequested", "PurgeCompleted", "PurgeScope", "SubjectErasureRequested", "SubjectKind"]
+__all__ = [
+    "CrisisPurgeRequested",
+    "PurgeCompleted",
+    "PurgeScope",
+    "SubjectAccessRequested",
+    "SubjectDataExported",
+    "SubjectErasureRequested",
+    "SubjectKind",
+]
 
 
 class SubjectKind(StrEnum):
@@ -62,4 +70,30 @@ class PurgeCompleted(Event):
     scope: PurgeScope = Field(description="A subject's erasure or the whole tenant's purge.")
     counts: dict[Annotated[str, Field(pattern=r"^[a-z0-9_.-]{1,64}$")], Annotated[int, Field(ge=0)]] = Field(
         default_factory=dict, description="What was deleted, per collection or kind: numbers only."
+    )
+
+
+class SubjectAccessRequested(Event):
+    """The data protection officer answers a subject access request (GDPR art. 15): every service sends what it holds."""
+
+    TOPIC: ClassVar[str] = topics.GDPR_COMMANDS
+    KEY_FIELD: ClassVar[str] = "subject_id"
+
+    access_id: UUID = Field(description="Id of this access request; answers refer to it.")
+    subject_id: UUID = Field(description="The data subject asking; the topic key.")
+
+
+CollectionName = Annotated[str, Field(pattern=r"^[a-z0-9_.-]{1,64}$")]
+
+
+class SubjectDataExported(Event):
+    """A service's answer to a subject access request: every document it holds on the subject, personal fields still sealed."""
+
+    TOPIC: ClassVar[str] = topics.GDPR_RECEIPTS
+    KEY_FIELD: ClassVar[str] = "access_id"
+
+    access_id: UUID = Field(description="The access request this answers; the topic key.")
+    service: ServiceName = Field(description="The service that answers.")
+    documents: dict[CollectionName, list[dict[str, Any]]] = Field(
+        default_factory=dict, description="Per collection, the subject's documents as JSON; personal fields sealed."
     )

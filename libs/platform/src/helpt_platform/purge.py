@@ -10,6 +10,9 @@ Collection names are lower-case `[a-z0-9_.-]`, at most 64 characters: they appea
 - `CrisisPurgeRequested`: in every collection, delete `{"tenant": t}`.
 - Then publish `PurgeCompleted(service, scope, counts={collection: deleted})` on
   gdpr.receipts.v1 with the command's correlation id.
+- `SubjectAccessRequested` (GDPR art. 15): read `{"tenant": t, "subject_ids": subject_id}` from
+  every collection and answer with `SubjectDataExported`, the documents as JSON with their
+  personal fields still sealed; only gdpr opens them, for the data protection officer.
 
 Idempotent by nature: a redelivered command deletes nothing more and sends the same kind of
 receipt (gdpr keeps one per purge id and service). One `delete_many` per collection, no
@@ -18,6 +21,8 @@ transaction: FerretDB has none, and a retry after a partial run only finishes th
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
@@ -26,14 +31,22 @@ from faststream.kafka import KafkaRouter
 
 from helpt_contracts import topics
 from helpt_contracts.envelope import Envelope
-from helpt_contracts.events import CrisisPurgeRequested, Event, PurgeCompleted, PurgeScope, SubjectErasureRequested
+from helpt_contracts.events import (
+    CrisisPurgeRequested,
+    Event,
+    PurgeCompleted,
+    PurgeScope,
+    SubjectAccessRequested,
+    SubjectDataExported,
+    SubjectErasureRequested,
+)
 from helpt_contracts.roles import ServiceName
 from helpt_platform.consumers import subscribe_events
 from helpt_platform.kafka import create_router, publish_event
 from helpt_platform.logs import get_logger
 from helpt_platform.service import Runtime
 
-__all__ = ["GdprCommand", "carry_out_gdpr_command", "gdpr_command_router"]
+__all__ = ["GdprCommand", "carry_out_gdpr_command", "export_subject", "gdpr_command_router", "json_safe"]
 
 log = get_logger(__name__)
 GdprCommand = SubjectErasureRequested | CrisisPurgeRequested
@@ -47,6 +60,8 @@ class _DeleteResult(Protocol):
 
 class _Collection(Protocol):
     async def delete_many(self, filter: Mapping[str, Any]) -> _DeleteResult: ...
+
+    def find(self, filter: Mapping[str, Any]) -> Any: ...
 
 
 class Store(Protocol):
@@ -75,6 +90,39 @@ async def carry_out_gdpr_command(
     return receipt
 
 
+def json_safe(value: Any) -> Any:
+    """A stored document as plain JSON (UUIDs and times as text, bytes as base64)."""
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)  # UUID, ObjectId, Decimal128, …
+
+
+async def export_subject(
+    command: SubjectAccessRequested, db: Store, publish: Callable[[SubjectDataExported], Awaitable[object]],
+    *, service: ServiceName,
+) -> SubjectDataExported:
+    """Gather every document of `db` on the subject and publish them (still sealed) to gdpr."""
+    selector = {"tenant": command.tenant, "subject_ids": {"$in": [command.subject_id, str(command.subject_id)]}}
+    documents: dict[str, list[dict[str, Any]]] = {}
+    for name in sorted(await db.list_collection_names()):
+        if not name.startswith("system."):
+            found = [json_safe(doc) async for doc in db[name].find(selector)]
+            if found:
+                documents.setdefault(_count_key(name), []).extend(found)
+    answer = SubjectDataExported(tenant=command.tenant, access_id=command.access_id, service=service, documents=documents)
+    await publish(answer)
+    log.info("subject data exported", access_id=str(command.access_id), documents=sum(map(len, documents.values())))
+    return answer
+
+
 def _selector(command: GdprCommand) -> tuple[PurgeScope, dict[str, Any]]:
     if isinstance(command, SubjectErasureRequested):
         # The convention stores UUIDs; the text form too is matched, so a slip in one service's
@@ -94,15 +142,18 @@ def gdpr_command_router(runtime: Runtime) -> KafkaRouter:
     router = create_router(runtime.settings)
 
     async def gdpr_command(envelope: Envelope, event: Event) -> None:
-        """Erase a subject or purge a tenant from this service's store; answer with a receipt."""
-        if not isinstance(event, GdprCommand):
+        """Erase a subject or purge a tenant from this service's store, or export a subject's documents; answer gdpr."""
+        if not isinstance(event, GdprCommand | SubjectAccessRequested):
             log.warning("not a gdpr command; skipped", event_type=envelope.type)
             return
 
-        async def publish(receipt: PurgeCompleted) -> None:
-            await publish_event(runtime.broker, runtime.settings, receipt, correlation_id=envelope.correlation_id)
+        async def publish(answer: Event) -> None:
+            await publish_event(runtime.broker, runtime.settings, answer, correlation_id=envelope.correlation_id)
 
-        await carry_out_gdpr_command(event, runtime.db, publish, service=runtime.settings.service)
+        if isinstance(event, SubjectAccessRequested):
+            await export_subject(event, runtime.db, publish, service=runtime.settings.service)
+        else:
+            await carry_out_gdpr_command(event, runtime.db, publish, service=runtime.settings.service)
 
     subscribe_events(router, runtime.settings, topics.GDPR_COMMANDS, gdpr_command)
     return router

@@ -15,6 +15,7 @@ from helpt_contracts.events import SubjectKind
 from helpt_contracts.sealed import PersonalField, SealedField
 from helpt_contracts.types import TenantId
 from helpt_gdpr.keeper import Denied, Keeper, RevealAsk
+from helpt_gdpr.access import SubjectAccess
 from helpt_gdpr.purges import Purges
 from helpt_platform.auth import AuthError, Principal
 
@@ -194,6 +195,33 @@ async def erase(subject_id: UUID, ask: ErasureAsk, who: Caller, purging: Purging
         return await purging.erase_subject(principal, subject_id, ask.subject_kind)
     except Denied as denied:
         raise _http(denied) from None
+
+
+async def access(request: Request) -> SubjectAccess:
+    return await request.app.state.gdpr.access()
+
+
+Exporting = Annotated[SubjectAccess, Depends(access)]
+
+
+@router.post("/subjects/{subject_id}/access", status_code=202, summary="Start a subject access export (GDPR art. 15; dpo)")
+async def request_access(subject_id: UUID, who: Caller, exporting: Exporting) -> dict:
+    principal = _require(who, Scope.GDPR_EXPORT)
+    try:
+        return await exporting.request(principal, subject_id)
+    except Denied as denied:
+        raise _http(denied) from None
+
+
+@router.get("/subject-access/{access_id}", summary="The export as JSON, once every service answered (dpo)",
+            responses={202: {"description": "Still waiting for some services"}})
+async def export_access(access_id: UUID, who: Caller, exporting: Exporting) -> JSONResponse:
+    principal = _require(who, Scope.GDPR_EXPORT)
+    try:
+        export = await exporting.export(principal, access_id)
+    except Denied as denied:
+        raise _http(denied) from None
+    return JSONResponse(export, status_code=200 if export["complete"] else 202)
 
 
 class CrisisEndApproval(BaseModel):

@@ -9,7 +9,8 @@ from faststream.kafka import KafkaRouter
 
 from helpt_contracts import topics
 from helpt_contracts.envelope import Envelope
-from helpt_contracts.events import Event, PurgeCompleted
+from helpt_contracts.events import Event, PurgeCompleted, SubjectDataExported
+from helpt_gdpr.access import SubjectAccess
 from helpt_gdpr.actions import Actions
 from helpt_gdpr.api import router
 from helpt_gdpr.audit import AuditLog
@@ -38,10 +39,10 @@ class GdprParts:
         self.tenant_keys = tenant_keys
         self.verifier: TokenVerifier = settings.token_verifier()
         self.runtime: Runtime | None = None
-        self._ready: tuple[Keeper, Purges] | None = None
+        self._ready: tuple[Keeper, Purges, SubjectAccess] | None = None
         self._lock = asyncio.Lock()
 
-    async def _assemble(self) -> tuple[Keeper, Purges]:
+    async def _assemble(self) -> tuple[Keeper, Purges, SubjectAccess]:
         if self._ready is None:
             async with self._lock:
                 if self._ready is None:
@@ -59,7 +60,9 @@ class GdprParts:
                     async def publish(event: Event) -> object:
                         return await publish_event(runtime.broker, self.settings, event)
 
-                    self._ready = keeper, Purges(db, keeper, publish, self.settings.tenant_ids)
+                    self._ready = (
+                        keeper, Purges(db, keeper, publish, self.settings.tenant_ids), SubjectAccess(db, keeper, publish),
+                    )
         return self._ready
 
     async def keeper(self) -> Keeper:
@@ -67,6 +70,9 @@ class GdprParts:
 
     async def purges(self) -> Purges:
         return (await self._assemble())[1]
+
+    async def access(self) -> SubjectAccess:
+        return (await self._assemble())[2]
 
     async def _provision(self, keeper: Keeper, tombstones) -> None:
         for tenant in self.settings.tenant_ids:
@@ -85,9 +91,11 @@ class GdprParts:
             await (await self.keeper()).actions.apply(event)
 
         async def collect_receipt(_envelope: Envelope, event: Event) -> None:
-            """A service's receipt for an erasure or a purge."""
+            """A service's receipt for an erasure or a purge, or its answer to a subject access request."""
             if isinstance(event, PurgeCompleted):
                 await (await self.purges()).record_receipt(event)
+            elif isinstance(event, SubjectDataExported):
+                await (await self.access()).record_answer(event)
 
         for topic in ACTION_TOPICS:
             subscribe_events(kafka, self.settings, topic, learn_actions)

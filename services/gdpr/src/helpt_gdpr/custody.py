@@ -73,6 +73,10 @@ class KeyCustody:
         deleted = (await self._keys.delete_many({"tenant": tenant})).deleted_count
         return deleted, existed
 
+    async def count_subject(self, tenant: str, subject_id: UUID) -> int:
+        """How many data keys the subject has (0 or 1)."""
+        return await self._keys.count_documents({"tenant": tenant, "subject_id": subject_id})
+
     async def count(self, tenant: str) -> int:
         """How many data keys the tenant has."""
         return await self._keys.count_documents({"tenant": tenant})

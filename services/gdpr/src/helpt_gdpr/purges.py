@@ -42,6 +42,7 @@ class Purges:
         self._purges = db["purges"]
         self._approvals = db["purge_approvals"]
         self._tombstones = db["purged_tenants"]
+        self._access = db["subject_access"]  # exports hold sealed copies: erased along with the rest
         self._keeper = keeper
         self._publish = publish
         self._tenants = tenants
@@ -53,12 +54,13 @@ class Purges:
             raise Denied(403, f"role {who.role.value} may not erase")
         keys = await self._keeper.custody.destroy_subject(who.tenant, subject_id)
         actions = await self._keeper.actions.forget_subject(who.tenant, subject_id)
+        exports = (await self._access.delete_many({"tenant": who.tenant, "subject_ids": subject_id})).deleted_count
         purge_id = uuid4()
         await self._keeper.audit.append(who.tenant, "subject-erasure", "done", actor=who.sub, role=who.role.value,
                                         subject_id=subject_id, purge_id=purge_id, keys_destroyed=keys)
         return await self._announce(
             SubjectErasureRequested(tenant=who.tenant, purge_id=purge_id, subject_id=subject_id, subject_kind=kind),
-            PurgeScope.SUBJECT, who, {"data_keys": keys, "actions": actions},
+            PurgeScope.SUBJECT, who, {"data_keys": keys, "actions": actions, "subject_access": exports},
         )
 
     async def approve_crisis_end(self, who: Principal, tenant: str) -> dict[str, Any]:
@@ -100,10 +102,12 @@ class Purges:
         await self._tombstones.insert_one({"_id": tenant, "purge_id": purge_id, "purged_at": _now()})
         keys, tenant_key_existed = await self._keeper.custody.destroy_tenant(tenant)
         actions = await self._keeper.actions.forget_tenant(tenant)
+        exports = (await self._access.delete_many({"tenant": tenant})).deleted_count
         await self._keeper.audit.append(tenant, "crisis-purge", "done", actor=who.sub, role=who.role.value,
                                         purge_id=purge_id, keys_destroyed=keys, tenant_key_destroyed=tenant_key_existed)
         return await self._announce(CrisisPurgeRequested(tenant=tenant, purge_id=purge_id, approvals=approvals),
-                                    PurgeScope.TENANT, who, {"data_keys": keys, "tenant_key": int(tenant_key_existed), "actions": actions})
+                                    PurgeScope.TENANT, who, {"data_keys": keys, "tenant_key": int(tenant_key_existed), "actions": actions,
+                                     "subject_access": exports})
 
     async def _announce(self, command: Event, scope: PurgeScope, who: Principal, own_counts: dict[str, int]) -> dict[str, Any]:
         record = {
