@@ -20,20 +20,24 @@ import jwt
 
 from helpt_contracts.roles import Role, Scope, ServiceName, scopes_for
 
-__all__ = ["AUDIENCE", "AuthError", "Principal", "TokenVerifier", "issue_token", "local_secret"]
+__all__ = ["AUDIENCE", "AuthError", "Principal", "Refusal", "TokenVerifier", "issue_token", "local_secret"]
 
 AUDIENCE = "helpt"
 LOCAL_ISSUER = "helpt-local"
 DEFAULT_SECRET_FILE = Path(".state/local/jwt.secret")
 
 
-class AuthError(Exception):
-    """A request that is not authenticated (401) or not allowed (403). The reason is safe to show."""
+class Refusal(Exception):
+    """A request refused with an HTTP status; the reason is safe to show, log and audit (no data)."""
 
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+
+
+class AuthError(Refusal):
+    """A request that is not authenticated (401) or not allowed (403)."""
 
 
 @dataclass(frozen=True)

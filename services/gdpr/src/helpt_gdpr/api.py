@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Generic, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -17,7 +17,7 @@ from helpt_contracts.types import TenantId
 from helpt_gdpr.keeper import Denied, Keeper, RevealAsk
 from helpt_gdpr.access import SubjectAccess
 from helpt_gdpr.purges import Purges
-from helpt_platform.auth import AuthError, Principal
+from helpt_platform.auth import AuthError, Principal, Refusal
 
 __all__ = ["router"]
 
@@ -82,14 +82,17 @@ def caller(request: Request, authorization: Annotated[str | None, Header()] = No
 
 def _require(who: Principal | AuthError, scope: Scope) -> Principal:
     if isinstance(who, AuthError):
-        raise HTTPException(who.status, who.reason, headers={"WWW-Authenticate": "Bearer"})
+        raise who
     if not who.has(scope):
-        raise HTTPException(403, f"role {who.role.value} lacks {scope.value}")
+        raise AuthError(403, f"role {who.role.value} lacks {scope.value}")
     return who
 
 
-def _http(denied: Denied) -> HTTPException:
-    return HTTPException(denied.status, denied.reason, headers={"WWW-Authenticate": "Bearer"} if denied.status == 401 else None)
+def refusal_response(_request: Request, refusal: Exception) -> JSONResponse:
+    """Every refusal as a 4xx with its reason (registered on the app for `Refusal`)."""
+    assert isinstance(refusal, Refusal)
+    headers = {"WWW-Authenticate": "Bearer"} if refusal.status == 401 else None
+    return JSONResponse({"detail": refusal.reason}, status_code=refusal.status, headers=headers)
 
 
 Caller = Annotated[Principal | AuthError, Depends(caller)]
@@ -99,10 +102,7 @@ Keep = Annotated[Keeper, Depends(keeper)]
 @router.post("/seal", response_model=Sealed, summary="Seal one subject's personal fields (services only)")
 async def seal(item: SealItem, who: Caller, keep: Keep) -> Sealed:
     principal = _require(who, Scope.GDPR_SEAL)
-    try:
-        subject_id, sealed = await keep.seal(principal, item.tenant, item.subject_id, item.fields)
-    except Denied as denied:
-        raise _http(denied) from None
+    subject_id, sealed = await keep.seal(principal, item.tenant, item.subject_id, item.fields)
     return Sealed(subject_id=subject_id, sealed=sealed)
 
 
@@ -110,12 +110,9 @@ async def seal(item: SealItem, who: Caller, keep: Keep) -> Sealed:
 async def seal_batch(batch: Batch[SealItem], who: Caller, keep: Keep) -> Batch[Sealed]:
     principal = _require(who, Scope.GDPR_SEAL)
     out = []
-    try:
-        for item in batch.items:
-            subject_id, sealed = await keep.seal(principal, item.tenant, item.subject_id, item.fields)
-            out.append(Sealed(subject_id=subject_id, sealed=sealed))
-    except Denied as denied:
-        raise _http(denied) from None
+    for item in batch.items:
+        subject_id, sealed = await keep.seal(principal, item.tenant, item.subject_id, item.fields)
+        out.append(Sealed(subject_id=subject_id, sealed=sealed))
     return Batch[Sealed](items=out)
 
 
@@ -129,10 +126,7 @@ def _ask(item: RevealItem) -> RevealAsk:
                410: {"description": "Key destroyed"}, 422: {"description": "Sealed field altered"}},
 )
 async def reveal(item: RevealItem, who: Caller, keep: Keep) -> Revealed:
-    try:
-        fields = await keep.reveal(who, _ask(item))
-    except Denied as denied:
-        raise _http(denied) from None
+    fields = await keep.reveal(who, _ask(item))
     return Revealed(subject_id=item.subject_id, fields=fields)
 
 
@@ -144,7 +138,7 @@ async def reveal_batch(batch: Batch[RevealItem], who: Caller, keep: Keep) -> Bat
                 await keep.reveal(who, _ask(item))
             except Denied:
                 pass
-        raise HTTPException(who.status, who.reason, headers={"WWW-Authenticate": "Bearer"})
+        raise who
     outcomes = []
     for item in batch.items:
         try:
@@ -170,10 +164,7 @@ class BlindIndexes(BaseModel):
              responses={422: {"description": "Not a phone number or e-mail address"}})
 async def blind_indexes(ask: BlindIndexAsk, who: Caller, keep: Keep) -> BlindIndexes:
     principal = _require(who, Scope.GDPR_SEAL)
-    try:
-        phone, email = await keep.blind_indexes(principal, ask.tenant, ask.phone, ask.email)
-    except Denied as denied:
-        raise _http(denied) from None
+    phone, email = await keep.blind_indexes(principal, ask.tenant, ask.phone, ask.email)
     return BlindIndexes(phone=phone, email=email)
 
 
@@ -191,10 +182,7 @@ class ErasureAsk(BaseModel):
 @router.post("/subjects/{subject_id}/erasure", status_code=202, summary="Erase one subject (GDPR art. 17; dpo)")
 async def erase(subject_id: UUID, ask: ErasureAsk, who: Caller, purging: Purging) -> dict:
     principal = _require(who, Scope.GDPR_ERASE)
-    try:
-        return await purging.erase_subject(principal, subject_id, ask.subject_kind)
-    except Denied as denied:
-        raise _http(denied) from None
+    return await purging.erase_subject(principal, subject_id, ask.subject_kind)
 
 
 async def access(request: Request) -> SubjectAccess:
@@ -207,20 +195,14 @@ Exporting = Annotated[SubjectAccess, Depends(access)]
 @router.post("/subjects/{subject_id}/access", status_code=202, summary="Start a subject access export (GDPR art. 15; dpo)")
 async def request_access(subject_id: UUID, who: Caller, exporting: Exporting) -> dict:
     principal = _require(who, Scope.GDPR_EXPORT)
-    try:
-        return await exporting.request(principal, subject_id)
-    except Denied as denied:
-        raise _http(denied) from None
+    return await exporting.request(principal, subject_id)
 
 
 @router.get("/subject-access/{access_id}", summary="The export as JSON, once every service answered (dpo)",
             responses={202: {"description": "Still waiting for some services"}})
 async def export_access(access_id: UUID, who: Caller, exporting: Exporting) -> JSONResponse:
     principal = _require(who, Scope.GDPR_EXPORT)
-    try:
-        export = await exporting.export(principal, access_id)
-    except Denied as denied:
-        raise _http(denied) from None
+    export = await exporting.export(principal, access_id)
     return JSONResponse(export, status_code=200 if export["complete"] else 202)
 
 
@@ -235,10 +217,7 @@ class CrisisEndApproval(BaseModel):
 )
 async def approve_crisis_end(ask: CrisisEndApproval, who: Caller, purging: Purging) -> JSONResponse:
     principal = _require(who, Scope.GDPR_PURGE_APPROVE)
-    try:
-        outcome = await purging.approve_crisis_end(principal, ask.tenant)
-    except Denied as denied:
-        raise _http(denied) from None
+    outcome = await purging.approve_crisis_end(principal, ask.tenant)
     return JSONResponse(outcome, status_code=202 if "purge_id" in outcome else 200)
 
 
@@ -247,10 +226,7 @@ async def purge_report(purge_id: UUID, who: Caller, purging: Purging) -> dict:
     # The dpo and the crisis leads who ordered it may read the report.
     lead = isinstance(who, Principal) and who.has(Scope.GDPR_PURGE_APPROVE)
     principal = who if lead else _require(who, Scope.GDPR_AUDIT)
-    try:
-        return await purging.report(principal.tenant, purge_id)
-    except Denied as denied:
-        raise _http(denied) from None
+    return await purging.report(principal.tenant, purge_id)
 
 
 @router.get("/audit", summary="Audit records of the caller's tenant, newest first (dpo)")

@@ -13,18 +13,13 @@ from helpt_gdpr.blind_index import NotNormalisable, blind_index, index_key, norm
 from helpt_gdpr.crypto import SealBroken, open_field, seal_field
 from helpt_gdpr.custody import KeyCustody, TenantUnavailable
 from helpt_gdpr.policy import decide
-from helpt_platform.auth import AuthError, Principal
+from helpt_platform.auth import AuthError, Principal, Refusal
 
 __all__ = ["Denied", "Keeper", "RevealAsk"]
 
 
-class Denied(Exception):
-    """A seal or reveal that is refused; `status` is the HTTP status, `reason` is safe to show and log."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
+class Denied(Refusal):
+    """A seal, reveal, erasure or purge that gdpr refuses."""
 
 
 @dataclass(frozen=True)
