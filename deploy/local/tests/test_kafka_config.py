@@ -55,3 +55,15 @@ def test_cluster_id_is_16_bytes_base64url_without_padding() -> None:
     assert len(cluster_id) == 22 and "=" not in cluster_id
     assert len(base64.urlsafe_b64decode(cluster_id + "==")) == 16
     assert kafka.new_cluster_id() != cluster_id
+
+
+def test_a_cluster_id_never_starts_with_a_dash_which_the_format_tool_would_take_for_an_option(monkeypatch):
+    import uuid as uuid_module
+
+    from helpt_localstack import kafka as kafka_module
+
+    dash_first = uuid_module.UUID(bytes=b"\xf8" + bytes(15))  # base64url: starts with "-"
+    ids = iter([dash_first, uuid_module.UUID(int=1)])
+    monkeypatch.setattr(kafka_module.uuid, "uuid4", lambda: next(ids))
+    cluster_id = kafka_module.new_cluster_id()
+    assert not cluster_id.startswith("-") and len(cluster_id) == 22

@@ -75,8 +75,13 @@ def render_log4j2() -> str:
 
 
 def new_cluster_id() -> str:
-    # Kafka expects the 16 bytes of a UUID, base64url encoded without padding.
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
+    # Kafka expects the 16 bytes of a UUID, base64url encoded without padding. One id in 64
+    # would start with "-", which the format tool's argument parser takes for an option (the
+    # storage format then fails at random); Kafka's own generator skips those, and so do we.
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
+        if not candidate.startswith("-"):
+            return candidate
 
 
 def is_formatted(data_dir: Path) -> bool:
