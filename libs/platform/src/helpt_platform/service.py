@@ -23,7 +23,7 @@ from helpt_platform.logs import configure_logging, get_logger
 from helpt_platform.mongo import create_mongo_client, mongo_ping, service_database
 from helpt_platform.settings import ServiceSettings
 
-__all__ = ["RouterFactory", "Runtime", "create_service_app"]
+__all__ = ["BackgroundJob", "RouterFactory", "Runtime", "create_service_app", "every"]
 
 log = get_logger(__name__)
 CHECK_TIMEOUT_S = 3.0
@@ -43,6 +43,26 @@ class Runtime:
 # Builds a router whose handlers close over the runtime (its store and broker exist only once
 # the lifespan has started, after the app was composed).
 RouterFactory = Callable[[Runtime], KafkaRouter]
+
+
+# A coroutine that runs for the life of the service (a relay, a scheduled clean-up).
+BackgroundJob = Callable[[Runtime], Awaitable[None]]
+
+
+def every(seconds: float, job: Callable[[Runtime], Awaitable[object]]) -> BackgroundJob:
+    """A background job that runs `job` every `seconds`, once Kafka is connected; a failure waits for the next round."""
+
+    async def loop(runtime: Runtime) -> None:
+        await runtime.kafka_started.wait()
+        while True:
+            try:
+                await job(runtime)
+            except Exception as exc:  # noqa: BLE001 — the next round retries; the type says enough
+                log.warning("background job failed; retrying next round", job=getattr(job, "__name__", "job"),
+                            error=type(exc).__name__)
+            await asyncio.sleep(seconds)
+
+    return loop
 
 
 async def _start_broker(runtime: Runtime, retry_s: float = 2.0) -> None:
@@ -100,11 +120,13 @@ def create_service_app(
     kafka_routers: Sequence[KafkaRouter] = (),
     kafka_consumers: Sequence[RouterFactory] = (),
     http_routers: Sequence[APIRouter] = (),
+    background: Sequence[BackgroundJob] = (),
 ) -> FastAPI:
     """The FastAPI app of one service, with its broker and store started in the lifespan.
 
     `kafka_consumers` are called with the `Runtime` in the lifespan, before the broker starts;
-    the routers they return are included in the broker.
+    the routers they return are included in the broker. `background` jobs run from start to
+    shutdown (see `every`).
     """
     holder: dict[str, Runtime] = {}
 
@@ -115,14 +137,15 @@ def create_service_app(
         runtime = Runtime(settings, create_broker(settings, routers=kafka_routers), mongo, service_database(mongo, settings))
         runtime.broker.include_routers(*(build(runtime) for build in kafka_consumers))
         holder["runtime"] = app.state.runtime = runtime
-        starter = asyncio.create_task(_start_broker(runtime))
+        tasks = [asyncio.create_task(_start_broker(runtime)), *(asyncio.create_task(job(runtime)) for job in background)]
         log.info("service starting", port=settings.port, database=settings.database_name)
         try:
             yield
         finally:
-            starter.cancel()
+            for task in tasks:
+                task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await starter
+                await asyncio.gather(*tasks, return_exceptions=True)
             await runtime.broker.stop()
             await mongo.close()
             log.info("service stopped")

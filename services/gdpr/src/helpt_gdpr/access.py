@@ -50,7 +50,11 @@ class SubjectAccess:
         })
         await self._keeper.audit.append(who.tenant, "subject-access-request", "recorded", actor=who.sub,
                                         role=who.role.value, subject_id=subject_id, access_id=access_id)
-        await self._publish(SubjectAccessRequested(tenant=who.tenant, access_id=access_id, subject_id=subject_id))
+        try:
+            await self._publish(SubjectAccessRequested(tenant=who.tenant, access_id=access_id, subject_id=subject_id))
+        except Exception:  # noqa: BLE001 — nothing was asked, so nothing is left half-done
+            await self._requests.delete_one({"_id": access_id})
+            raise Denied(503, "the services cannot be asked right now (messaging unavailable); try again shortly") from None
         return {"access_id": str(access_id), "status": "gathering", "waiting_for": [s.value for s in RECEIVERS]}
 
     async def record_answer(self, answer: SubjectDataExported) -> None:

@@ -23,7 +23,7 @@ from helpt_platform.auth import Refusal, TokenVerifier
 from helpt_platform.consumers import subscribe_events
 from helpt_platform.kafka import create_router, publish_event
 from helpt_platform.logs import get_logger
-from helpt_platform.service import Runtime, create_service_app
+from helpt_platform.service import Runtime, create_service_app, every
 
 log = get_logger(__name__)
 
@@ -81,6 +81,11 @@ class GdprParts:
                 await keeper.audit.append(tenant, "tenant-key-create", "done", actor="gdpr", role="service")
                 log.info("tenant key created", tenant=tenant, custody=self.tenant_keys.describe())
 
+    async def announce_pending(self, _runtime: Runtime) -> None:
+        """Re-send erasures and purges an outage left unannounced (their keys are already gone)."""
+        if sent := await (await self.purges()).announce_pending():
+            log.info("unannounced purges sent", count=sent)
+
     def consumers(self, runtime: Runtime) -> KafkaRouter:
         """gdpr's subscribers: the open-actions projection and the purge receipts."""
         self.runtime = runtime
@@ -113,6 +118,7 @@ def create_app(settings: GdprSettings | None = None, *, tenant_keys: TenantKeyPr
         description="Holds every key to personal data: seal, scoped and audited reveal, erasure, end-of-crisis purge.",
         kafka_consumers=[parts.consumers],
         http_routers=[router],
+        background=[every(settings.announce_retry_s, parts.announce_pending)],
     )
     app.state.gdpr = parts
     app.add_exception_handler(Refusal, refusal_response)

@@ -21,8 +21,12 @@ from helpt_contracts.events import CrisisPurgeRequested, Event, PurgeCompleted, 
 from helpt_contracts.roles import Role, Scope, ServiceName
 from helpt_gdpr.keeper import Denied, Keeper
 from helpt_platform.auth import Principal
+from helpt_platform.logs import get_logger
 
 __all__ = ["RECEIVERS", "Purges"]
+
+log = get_logger(__name__)
+_COMMANDS: dict[str, type[Event]] = {c.__name__: c for c in (SubjectErasureRequested, CrisisPurgeRequested)}
 
 # Every service that holds data and must answer a purge with a receipt.
 RECEIVERS = (ServiceName.INTAKE, ServiceName.SCREENING, ServiceName.MATCHING)
@@ -117,14 +121,28 @@ class Purges:
         }
         if scope is PurgeScope.SUBJECT:
             record["subject_id"] = command.subject_id
+        # The command itself is kept with the record: if Kafka is down now, `announce_pending`
+        # sends it later. The keys are already gone either way.
+        record["command"] = {"type": type(command).__name__, "body": command.model_dump(mode="json")}
         await self._purges.insert_one(record)
-        await self.announce(command)
+        try:
+            await self._announce_now(command)
+        except Exception as exc:  # noqa: BLE001 — not announced yet is a state, not an error
+            log.warning("purge not announced yet; it will be retried", purge_id=str(command.purge_id), error=type(exc).__name__)
         return await self.report(command.tenant, command.purge_id)
 
-    async def announce(self, command: Event) -> None:
-        """Publish the command and mark it announced (re-run for any left unannounced by an outage)."""
+    async def _announce_now(self, command: Event) -> None:
         await self._publish(command)
         await self._purges.update_one({"_id": command.purge_id}, {"$set": {"announced": True}})
+
+    async def announce_pending(self) -> int:
+        """Send every erasure or purge an outage left unannounced; how many were sent."""
+        sent = 0
+        async for record in self._purges.find({"announced": False}):
+            command = _COMMANDS[record["command"]["type"]].model_validate(record["command"]["body"])
+            await self._announce_now(command)
+            sent += 1
+        return sent
 
     async def record_receipt(self, receipt: PurgeCompleted) -> None:
         """Keep one service's receipt; a repeated receipt keeps the first arrival time."""

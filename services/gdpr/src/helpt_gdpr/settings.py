@@ -26,6 +26,8 @@ class GdprSettings(ServiceSettings):
 
     phone_region: str = Field(default="BE", pattern=r"^[A-Z]{2}$", description="Country for phone numbers given without one.")
 
+    announce_retry_s: float = Field(default=5.0, gt=0, description="How often unannounced erasures and purges are re-sent.")
+
     @property
     def tenant_ids(self) -> tuple[str, ...]:
         """The configured tenants."""
