@@ -12,7 +12,7 @@ PYTHON     ?= python3
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: help run test install contracts token down clean
+.PHONY: help run test install chromium contracts token down clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,9 +23,19 @@ $(UV):
 	@$(PYTHON) -m venv $(TOOLS)/uv-$(UV_VERSION)
 	@$(TOOLS)/uv-$(UV_VERSION)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-install: $(UV)  ## install the Python workspace (locked) and the local Kafka and FerretDB
+install: $(UV) chromium  ## install the Python workspace (locked), the local Kafka and FerretDB, and Chromium
 	@$(UV) sync --locked --quiet
 	@$(UV) run --locked python -m helpt_localstack install
+
+# Debian's Chromium for the accessibility tests (axe-core in a real browser). Playwright's own
+# browser download is never used: it cannot work on a machine that reaches only package registries.
+chromium:
+	@if command -v chromium >/dev/null 2>&1 || [ -n "$$HELPT_CHROMIUM" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1; then sudo="sudo -n"; \
+	else echo "Chromium is missing and cannot be installed without root: apt-get install chromium (or set HELPT_CHROMIUM)." >&2; exit 1; fi; \
+	echo "installing Debian's chromium for the browser tests ..."; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null \
+	|| { echo "Could not install chromium with apt-get; install it, or set HELPT_CHROMIUM to a Chromium binary." >&2; exit 1; }
 
 run: install  ## start Kafka, the store and the four services on 127.0.0.1; Ctrl-C stops them all
 	@$(UV) run --locked python -m helpt_localstack run

@@ -33,3 +33,29 @@ def check_service_skeleton(
         assert ready.status_code == 503
         assert set(ready.json()["checks"]) == {"kafka", "mongodb"}
         assert "/readyz" in client.get("/openapi.json").json()["paths"]
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def chromium_path() -> str:
+    """Debian's Chromium (installed by `make install`); HELPT_CHROMIUM overrides. Fails loudly if absent."""
+    import os
+    import shutil
+
+    path = os.environ.get("HELPT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        raise RuntimeError("Chromium is not installed: run `make install` (Debian: apt-get install chromium)")
+    return path
+
+
+def axe_violations(page: object) -> list[str]:
+    """axe-core's WCAG 2.0/2.1 A and AA violations on the page as it is now, one readable line each."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+    ]

@@ -13,6 +13,7 @@ from helpt_contracts.events import Event, PurgeCompleted, SubjectDataExported
 from helpt_gdpr.access import SubjectAccess
 from helpt_gdpr.actions import Actions
 from helpt_gdpr.api import refusal_response, router
+from helpt_gdpr.pages import pages
 from helpt_gdpr.audit import AuditLog
 from helpt_gdpr.custody import KeyCustody
 from helpt_gdpr.keeper import Keeper
@@ -117,7 +118,7 @@ def create_app(settings: GdprSettings | None = None, *, tenant_keys: TenantKeyPr
         title="Helpt gdpr",
         description="Holds every key to personal data: seal, scoped and audited reveal, erasure, end-of-crisis purge.",
         kafka_consumers=[parts.consumers],
-        http_routers=[router],
+        http_routers=[router, pages],
         background=[every(settings.announce_retry_s, parts.announce_pending)],
     )
     app.state.gdpr = parts
