@@ -12,7 +12,7 @@ PYTHON     ?= python3
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: help run test install chromium contracts token down clean
+.PHONY: help run test install chromium contracts token audit-verify down clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ ROLE   ?= operator
 TENANT ?= leuven
 token: $(UV)  ## print a local bearer token: make token ROLE=screener [TENANT=leuven] [ORG=…] [SUB=…]
 	@$(UV) run --locked python -m helpt_platform.token --role $(ROLE) --tenant $(TENANT) $(if $(ORG),--org $(ORG)) $(if $(SUB),--sub $(SUB))
+
+audit-verify: $(UV)  ## verify a tenant's audit chain: make audit-verify TENANT=leuven (exit 1 names the first broken record)
+	@$(UV) run --locked python -m helpt_gdpr.verify_audit --tenant $(TENANT)
 
 down: $(UV)  ## stop a local stack left running (e.g. after a crash)
 	@$(UV) run --locked python -m helpt_localstack down

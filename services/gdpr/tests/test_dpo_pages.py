@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
+import contextlib
 import uuid
 
 import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import sync_playwright
 
 from helpt_contracts.roles import Role
 from helpt_gdpr.app import create_app
 from helpt_gdpr.settings import GdprSettings
 from helpt_platform.auth import issue_token, local_secret
-from helpt_platform.testing import CHROMIUM_ARGS, axe_violations, chromium_path
+from helpt_platform.testing import CHROMIUM_ARGS, axe_violations, chromium_path, serve_in_thread
 
 pytestmark = [pytest.mark.infra, pytest.mark.browser]
 SECRET_PHONE = "+32 16 55 44 33"
@@ -28,17 +25,8 @@ def site(infra, tmp_path_factory):
     settings = GdprSettings(kafka_bootstrap_servers=infra.bootstrap_servers, mongodb_url=infra.mongodb_url,
                             mongodb_database=f"helpt_dpo_{uuid.uuid4().hex[:8]}", key_dir=tmp / "keys",
                             jwt_secret_file=tmp / "jwt.secret", topic_prefix=f"dpo-{uuid.uuid4().hex[:6]}.", log_json=False)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the gdpr app did not start"
-        time.sleep(0.1)
+    stack = contextlib.ExitStack()
+    base = stack.enter_context(serve_in_thread(create_app(settings)))
     secret = local_secret(settings.jwt_secret_file)
 
     def token(role: Role, sub: str) -> str:
@@ -50,9 +38,8 @@ def site(infra, tmp_path_factory):
                          json={"tenant": "leuven", "subject_id": sealed["subject_id"], "purpose": "case-follow-up",
                                "action": {"kind": "request", "id": str(uuid.uuid4())}, "sealed": sealed["sealed"]})
     assert refused.status_code == 403
-    yield base, token, sealed["subject_id"]
-    server.should_exit = True
-    thread.join(10)
+    with stack:
+        yield base, token, sealed["subject_id"]
 
 
 @pytest.fixture(scope="module")

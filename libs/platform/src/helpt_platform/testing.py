@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -10,7 +11,7 @@ from pydantic import SecretStr
 
 from helpt_platform.settings import ServiceSettings
 
-__all__ = ["check_service_skeleton"]
+__all__ = ["CHROMIUM_ARGS", "axe_violations", "check_service_skeleton", "chromium_path", "serve_in_thread"]
 
 
 def check_service_skeleton(
@@ -59,3 +60,30 @@ def axe_violations(page: object) -> list[str]:
         f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
         for v in results.response["violations"]
     ]
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: FastAPI, *, timeout_s: float = 30.0) -> Iterator[str]:
+    """Serve `app` with uvicorn on a free loopback port for the block; yields its base URL."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout_s
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the app did not start serving")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout_s)
