@@ -49,7 +49,8 @@ contracts: $(UV)  ## regenerate contracts/schemas and contracts/asyncapi.json af
 ROLE   ?= operator
 TENANT ?= leuven
 token: $(UV)  ## print a local bearer token: make token ROLE=screener [TENANT=leuven] [ORG=…] [SUB=…]
-	@$(UV) run --locked python -m helpt_platform.token --role $(ROLE) --tenant $(TENANT) $(if $(ORG),--org $(ORG)) $(if $(SUB),--sub $(SUB))
+	@HELPT_JWT_SECRET_FILE="$${HELPT_JWT_SECRET_FILE:-$${HELPT_STATE_DIR:-.state/local}/jwt.secret}" \
+	  $(UV) run --locked python -m helpt_platform.token --role $(ROLE) --tenant $(TENANT) $(if $(ORG),--org $(ORG)) $(if $(SUB),--sub $(SUB))
 
 audit-verify: $(UV)  ## verify a tenant's audit chain: make audit-verify TENANT=leuven (exit 1 names the first broken record)
 	@$(UV) run --locked python -m helpt_gdpr.verify_audit --tenant $(TENANT)

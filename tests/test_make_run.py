@@ -97,3 +97,4 @@ def test_run_brings_up_four_ready_services_and_ctrl_c_stops_every_process(infra,
         assert f"127.0.0.1:{port}" in output, f"the runner should print {name}'s URL"
         assert readyz(port)[0] == 0, f"{name} still answers after Ctrl-C"
     assert processes_mentioning(marker) == []
+    assert (tmp_path / "state" / "jwt.secret").exists(), "the stack's secrets live in its own state dir, not the developer's"

@@ -264,3 +264,11 @@ def test_a_blind_index_of_something_that_is_not_a_phone_number_is_a_422(world):
     answer = world.client.post("/api/v1/blind-index", headers=world.token(Role.SERVICE, sub="intake"),
                                json={"tenant": "leuven", "phone": "call me maybe"})
     assert answer.status_code == 422
+
+
+def test_a_malformed_request_is_a_422_that_never_echoes_what_was_sent(world):
+    body = {"tenant": "leuven", "fields": {"name": "Canary Jansen-Peeters", "favourite_colour": "+32 470 99 88 77"}}
+    answer = world.client.post("/api/v1/seal", json=body, headers=world.token(Role.SERVICE, sub="intake"))
+    assert answer.status_code == 422
+    assert "fields" in str(answer.json()["detail"][0]["loc"])
+    assert "Canary" not in answer.text and "470" not in answer.text

@@ -49,7 +49,7 @@ def plan(
     return services
 
 
-def service_env(service: Service, bootstrap_servers: str, mongodb_url: str) -> dict[str, str]:
+def service_env(service: Service, bootstrap_servers: str, mongodb_url: str, state_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     prefix = f"HELPT_{service.name.upper()}_HTTP"
     env.update(
@@ -58,6 +58,9 @@ def service_env(service: Service, bootstrap_servers: str, mongodb_url: str) -> d
             "MONGODB_URL": mongodb_url,
             f"{prefix}_PORT": str(service.port),
             f"{prefix}_HOST": "127.0.0.1",
+            # The local stack's secrets live in its state dir, shared by the services and `make token`.
+            "HELPT_JWT_SECRET_FILE": os.environ.get("HELPT_JWT_SECRET_FILE", str(state_dir / "jwt.secret")),
+            "HELPT_GDPR_KEY_DIR": os.environ.get("HELPT_GDPR_KEY_DIR", str(state_dir / "gdpr-keys")),
             # Without it a crash's last lines may stay in a buffer instead of the log file.
             "PYTHONUNBUFFERED": "1",
         }
@@ -73,7 +76,7 @@ def start(
         service.managed.start(
             [sys.executable, "-m", service.module],
             state_dir,
-            env=service_env(service, bootstrap_servers, mongodb_url),
+            env=service_env(service, bootstrap_servers, mongodb_url, state_dir),
         )
 
 

@@ -12,7 +12,8 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker, KafkaRouter
 from pymongo import AsyncMongoClient
@@ -112,6 +113,14 @@ def _health_routes(runtime_of: Callable[[], Runtime], service: str) -> APIRouter
     return router
 
 
+async def _invalid_request(_request: Request, error: Exception) -> JSONResponse:
+    # FastAPI's default answer echoes the offending input, which may be personal data: say
+    # where and what is wrong, never what was sent.
+    assert isinstance(error, RequestValidationError)
+    problems = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in error.errors()]
+    return JSONResponse({"detail": problems}, status_code=422)
+
+
 def create_service_app(
     settings: ServiceSettings,
     *,
@@ -151,6 +160,7 @@ def create_service_app(
             log.info("service stopped")
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.include_router(_health_routes(lambda: holder["runtime"], settings.service.value))
     for router in http_routers:
         app.include_router(router)
