@@ -13,19 +13,14 @@ from helpt_contracts.events import MatchAccepted, MatchCompleted
 from helpt_contracts.examples import help_requested, volunteer_registered
 from helpt_contracts.roles import Role
 from helpt_gdpr.app import create_app
-from helpt_gdpr.settings import GdprSettings
 from helpt_platform.auth import issue_token, local_secret
 from helpt_platform.kafka import create_broker, publish_event
 
 pytestmark = pytest.mark.infra
 
 
-def test_a_partner_sees_the_contact_while_its_match_is_active_and_loses_it_when_the_match_closes(infra, unique_name, tmp_path):
-    settings = GdprSettings(
-        kafka_bootstrap_servers=infra.bootstrap_servers, mongodb_url=infra.mongodb_url, topic_prefix=f"{unique_name}.",
-        mongodb_database=f"{unique_name}_gdpr".replace("-", "_"), key_dir=tmp_path / "keys",
-        jwt_secret_file=tmp_path / "jwt.secret", log_json=False,
-    )
+def test_a_partner_sees_the_contact_while_its_match_is_active_and_loses_it_when_the_match_closes(gdpr_settings):
+    settings = gdpr_settings()
     secret = local_secret(settings.jwt_secret_file)
     intake = {"Authorization": f"Bearer {issue_token(secret, sub='intake', role=Role.SERVICE, tenant='leuven')}"}
     partner = {"Authorization": f"Bearer {issue_token(secret, sub='p1', role=Role.PARTNER, tenant='leuven', organisation='wit-gele-kruis')}"}

@@ -11,7 +11,6 @@ from playwright.sync_api import sync_playwright
 
 from helpt_contracts.roles import Role
 from helpt_gdpr.app import create_app
-from helpt_gdpr.settings import GdprSettings
 from helpt_platform.auth import issue_token, local_secret
 from helpt_platform.testing import CHROMIUM_ARGS, axe_violations, chromium_path, serve_in_thread
 
@@ -20,11 +19,8 @@ SECRET_PHONE = "+32 16 55 44 33"
 
 
 @pytest.fixture(scope="module")
-def site(infra, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("dpo")
-    settings = GdprSettings(kafka_bootstrap_servers=infra.bootstrap_servers, mongodb_url=infra.mongodb_url,
-                            mongodb_database=f"helpt_dpo_{uuid.uuid4().hex[:8]}", key_dir=tmp / "keys",
-                            jwt_secret_file=tmp / "jwt.secret", topic_prefix=f"dpo-{uuid.uuid4().hex[:6]}.", log_json=False)
+def site(gdpr_settings):
+    settings = gdpr_settings()
     stack = contextlib.ExitStack()
     base = stack.enter_context(serve_in_thread(create_app(settings)))
     secret = local_secret(settings.jwt_secret_file)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from helpt_contracts.roles import ActionKind, Purpose, Role
 from helpt_contracts.sealed import PersonalField as F
 from helpt_gdpr.app import create_app
-from helpt_gdpr.settings import GdprSettings
 from helpt_platform.auth import Refusal, issue_token, local_secret
 from helpt_platform.gdpr_client import GdprClient, GdprUnavailable
 from helpt_platform.testing import serve_in_thread
@@ -18,11 +15,8 @@ pytestmark = pytest.mark.infra
 
 
 @pytest.fixture(scope="module")
-def gdpr(infra, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("client")
-    settings = GdprSettings(kafka_bootstrap_servers=infra.bootstrap_servers, mongodb_url=infra.mongodb_url,
-                            mongodb_database=f"helpt_client_{uuid.uuid4().hex[:8]}", key_dir=tmp / "keys",
-                            jwt_secret_file=tmp / "jwt.secret", topic_prefix=f"c-{uuid.uuid4().hex[:6]}.", log_json=False)
+def gdpr(gdpr_settings):
+    settings = gdpr_settings()
     secret = local_secret(settings.jwt_secret_file)
     with serve_in_thread(create_app(settings)) as base:
         yield base, lambda role, sub: issue_token(secret, sub=sub, role=role, tenant="leuven")
