@@ -102,9 +102,12 @@ class Keeper:
         if not decision.allowed:
             raise Denied(403, decision.reason)
         opened: dict[PersonalField, str] = {}
+        keys: dict[str, bytes | None] = {}  # a subject's fields share one key: fetch and unwrap it once
         try:
             for field, sealed in ask.sealed.items():
-                key = await self.custody.key_for_opening(ask.tenant, ask.subject_id, sealed.kid)
+                if sealed.kid not in keys:
+                    keys[sealed.kid] = await self.custody.key_for_opening(ask.tenant, ask.subject_id, sealed.kid)
+                key = keys[sealed.kid]
                 if key is None:
                     raise Denied(410, "the subject's key was destroyed, or the field is not theirs")
                 opened[field] = open_field(key, ask.tenant, ask.subject_id, field, sealed)
