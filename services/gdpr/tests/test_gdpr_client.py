@@ -24,8 +24,8 @@ def gdpr(gdpr_settings):
 
 async def test_a_service_seals_and_the_dpo_reveals_through_the_client(gdpr):
     base, token = gdpr
-    intake = GdprClient(base, lambda: token(Role.SERVICE, "intake"))
-    dpo = GdprClient(base, lambda: token(Role.DPO, "dpo-1"))
+    intake = GdprClient(base, lambda tenant: token(Role.SERVICE, "intake"))
+    dpo = GdprClient(base, lambda tenant: token(Role.DPO, "dpo-1"))
     try:
         subject, sealed = await intake.seal("leuven", {F.NAME: "Jeanne Dupont", F.PHONE: "0470 12 34 56"})
         assert "Dupont" not in str(sealed)
@@ -40,7 +40,7 @@ async def test_a_service_seals_and_the_dpo_reveals_through_the_client(gdpr):
 
 async def test_a_refusal_comes_back_with_its_status_and_reason(gdpr):
     base, token = gdpr
-    operator = GdprClient(base, lambda: token(Role.OPERATOR, "operator-1"))
+    operator = GdprClient(base, lambda tenant: token(Role.OPERATOR, "operator-1"))
     try:
         with pytest.raises(Refusal) as refused:
             await operator.seal("leuven", {F.NAME: "Jeanne Dupont"})
@@ -50,7 +50,7 @@ async def test_a_refusal_comes_back_with_its_status_and_reason(gdpr):
 
 
 async def test_when_gdpr_is_down_the_caller_gets_a_503_and_nothing_is_sealed():
-    down = GdprClient("http://127.0.0.1:1", lambda: "any", timeout_s=2)
+    down = GdprClient("http://127.0.0.1:1", lambda tenant: "any", timeout_s=2)
     try:
         with pytest.raises(GdprUnavailable) as unavailable:
             await down.seal("leuven", {F.PHONE: "+32 470 12 34 56"})

@@ -28,9 +28,9 @@ class GdprUnavailable(Refusal):
 
 
 class GdprClient:
-    """An async client of gdpr's API, authenticated as one of Helpt's services."""
+    """An async client of gdpr's API, authenticated as one of Helpt's services (`token(tenant)` gives its token)."""
 
-    def __init__(self, base_url: str, token: Callable[[], str], *, timeout_s: float = 5.0,
+    def __init__(self, base_url: str, token: Callable[[str], str], *, timeout_s: float = 5.0,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout_s, transport=transport)
         self._token = token
@@ -39,8 +39,9 @@ class GdprClient:
         await self._http.aclose()
 
     async def _post(self, path: str, body: dict[str, Any]) -> Any:
+        # A token per call, for the tenant the call is about: one intake serves several municipalities.
         try:
-            answer = await self._http.post(path, json=body, headers={"Authorization": f"Bearer {self._token()}"})
+            answer = await self._http.post(path, json=body, headers={"Authorization": f"Bearer {self._token(body['tenant'])}"})
         except httpx.HTTPError:
             raise GdprUnavailable() from None
         if answer.status_code >= 500:

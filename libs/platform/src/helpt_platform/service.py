@@ -19,6 +19,7 @@ from faststream.kafka import KafkaBroker, KafkaRouter
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from helpt_platform.auth import Refusal
 from helpt_platform.kafka import create_broker
 from helpt_platform.logs import configure_logging, get_logger
 from helpt_platform.mongo import create_mongo_client, mongo_ping, service_database
@@ -121,6 +122,13 @@ async def _invalid_request(_request: Request, error: Exception) -> JSONResponse:
     return JSONResponse({"detail": problems}, status_code=422)
 
 
+async def _refused(_request: Request, refusal: Exception) -> JSONResponse:
+    # Every Refusal (auth, policy, bad request, unavailable) as its 4xx/503 with a reason that holds no data.
+    assert isinstance(refusal, Refusal)
+    headers = {"WWW-Authenticate": "Bearer"} if refusal.status == 401 else None
+    return JSONResponse({"detail": refusal.reason}, status_code=refusal.status, headers=headers)
+
+
 def create_service_app(
     settings: ServiceSettings,
     *,
@@ -161,6 +169,7 @@ def create_service_app(
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(Refusal, _refused)
     app.include_router(_health_routes(lambda: holder["runtime"], settings.service.value))
     for router in http_routers:
         app.include_router(router)

@@ -17,7 +17,7 @@ from helpt_contracts.types import TenantId
 from helpt_gdpr.keeper import Denied, Keeper, RevealAsk
 from helpt_gdpr.access import SubjectAccess
 from helpt_gdpr.purges import Purges
-from helpt_platform.auth import AuthError, Principal, Refusal
+from helpt_platform.auth import AuthError, Principal
 
 __all__ = ["router"]
 
@@ -86,13 +86,6 @@ def _require(who: Principal | AuthError, scope: Scope) -> Principal:
     if not who.has(scope):
         raise AuthError(403, f"role {who.role.value} lacks {scope.value}")
     return who
-
-
-def refusal_response(_request: Request, refusal: Exception) -> JSONResponse:
-    """Every refusal as a 4xx with its reason (registered on the app for `Refusal`)."""
-    assert isinstance(refusal, Refusal)
-    headers = {"WWW-Authenticate": "Bearer"} if refusal.status == 401 else None
-    return JSONResponse({"detail": refusal.reason}, status_code=refusal.status, headers=headers)
 
 
 Caller = Annotated[Principal | AuthError, Depends(caller)]

@@ -2,18 +2,63 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import functools
+from collections.abc import Awaitable, Callable
 
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from helpt_contracts.events import Event
+from helpt_contracts.roles import Role
+from helpt_intake.api import router
+from helpt_intake.settings import IntakeSettings
+from helpt_intake.submissions import Intake
+from helpt_platform.auth import issue_token, local_secret
+from helpt_platform.gdpr_client import GdprClient
+from helpt_platform.kafka import publish_event
 from helpt_platform.purge import gdpr_command_router
 from helpt_platform.service import create_service_app
-from helpt_intake.settings import IntakeSettings
+
+MAX_BODY = 64 * 1024
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     """The intake service's HTTP app with its Kafka broker, store and subscribers."""
-    return create_service_app(
-        settings or IntakeSettings(),
+    settings = settings or IntakeSettings()
+    app = create_service_app(
+        settings,
         title="Helpt intake",
         description="Where every request for help and every offer arrives: web forms, phone console, e-mail, API.",
         kafka_consumers=[gdpr_command_router],
+        http_routers=[router],
     )
+    app.state.settings = settings
+    secret = functools.cache(lambda: local_secret(settings.jwt_secret_file))  # read on first use, not at import
+    gdpr = GdprClient(settings.gdpr_url, lambda tenant: issue_token(secret(), sub="intake", role=Role.SERVICE, tenant=tenant))
+    built: list[Intake] = []
+
+    def intake() -> Intake:
+        if not built:  # the store and broker exist once the lifespan has started
+            runtime = app.state.runtime
+
+            async def publish(event: Event) -> object:
+                return await publish_event(runtime.broker, settings, event)
+
+            built.append(Intake(settings, runtime.db, gdpr, publish, runtime.kafka_started.is_set))
+        return built[0]
+
+    app.state.intake = intake
+
+    @app.middleware("http")
+    async def refuse_unreadable_bodies(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        # Before any parsing: a body too large or not JSON gets its own clear 4xx.
+        if request.method == "POST" and request.url.path.startswith("/api/"):
+            if not request.headers.get("content-type", "").split(";")[0].strip() == "application/json":
+                return JSONResponse({"detail": "send JSON (Content-Type: application/json)"}, status_code=415)
+            length = request.headers.get("content-length")
+            if length is None or not length.isdigit() or int(length) > MAX_BODY:
+                return JSONResponse({"detail": f"the body must be at most {MAX_BODY // 1024} KB, with its length given"},
+                                    status_code=413 if length and length.isdigit() else 411)
+        return await call_next(request)
+
+    return app

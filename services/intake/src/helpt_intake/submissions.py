@@ -1,0 +1,110 @@
+"""Taking in a help request or an offer: seal, keep, publish — all of it, or nothing.
+
+Order matters: the personal fields are sealed by gdpr first (intake never holds plaintext at
+rest, nor a key), the case is kept sealed, the event is published and acknowledged by Kafka
+(acks=all), and only then is the person told "received". If gdpr or Kafka fails on the way,
+what was written is removed again and the person hears 503 with the help desk's number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid4
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from helpt_contracts.events import Event
+from helpt_contracts.sealed import PersonalField, SealedField
+from helpt_intake.settings import IntakeSettings
+from helpt_platform.auth import Refusal
+from helpt_platform.gdpr_client import GdprClient, GdprUnavailable
+from helpt_platform.logs import get_logger
+
+__all__ = ["Intake", "Received"]
+
+log = get_logger(__name__)
+_REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud on the phone
+BuildEvent = Callable[[UUID, str, UUID, dict[PersonalField, SealedField]], Event]
+
+
+@dataclass(frozen=True)
+class Received:
+    """What the person gets back: an id and a reference to quote on the phone."""
+
+    id: UUID
+    reference: str
+
+
+def new_reference(prefix: str) -> str:
+    return f"{prefix}-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
+
+
+class Intake:
+    """Submissions from every channel."""
+
+    def __init__(self, settings: IntakeSettings, db: AsyncDatabase, gdpr: GdprClient,
+                 publish: Callable[[Event], Any], kafka_ready: Callable[[], bool]) -> None:
+        self._settings = settings
+        self._cases = db["cases"]
+        self._keys = db["idempotency_keys"]
+        self._gdpr = gdpr
+        self._publish = publish
+        self._kafka_ready = kafka_ready
+
+    def _unavailable(self) -> Refusal:
+        return Refusal(503, f"We cannot take your message right now. Please try again in a few minutes, "
+                            f"or call {self._settings.help_phone}.")
+
+    async def submit(self, *, kind: str, tenant: str, idempotency_key: str | None,
+                     personal: dict[PersonalField, str], build: BuildEvent) -> Received:
+        """Seal, keep and publish one submission; the same idempotency key gives the same answer."""
+        if tenant not in self._settings.tenant_ids:
+            raise Refusal(422, f"unknown municipality: {tenant}")
+        key_id = f"{tenant}:{kind}:{idempotency_key}" if idempotency_key else None
+        if key_id:
+            earlier = await self._claim(key_id, tenant)
+            if earlier is not None:
+                return earlier
+        case_id, reference = uuid4(), new_reference("H" if kind == "request" else "V")
+        try:
+            if not self._kafka_ready():
+                raise self._unavailable()
+            try:
+                subject_id, sealed = await self._gdpr.seal(tenant, personal)
+            except GdprUnavailable:
+                raise self._unavailable() from None
+            await self._cases.insert_one({
+                "_id": case_id, "tenant": tenant, "subject_ids": [subject_id], "kind": kind, "reference": reference,
+                "status": "received", "personal": {f.value: s.model_dump() for f, s in sealed.items()},
+                "created_at": dt.datetime.now(dt.UTC),
+            })
+            try:
+                await self._publish(build(case_id, reference, subject_id, sealed))
+            except Exception as exc:  # noqa: BLE001 — any failure to publish: undo, and say so
+                await self._cases.delete_one({"_id": case_id})
+                log.warning("publish failed; submission undone", error=type(exc).__name__)
+                raise self._unavailable() from None
+        except Refusal:
+            if key_id:
+                await self._keys.delete_one({"_id": key_id, "state": "pending"})
+            raise
+        if key_id:
+            await self._keys.update_one({"_id": key_id}, {"$set": {"state": "done", "case_id": case_id, "reference": reference}})
+        log.info("submission received", kind=kind, tenant=tenant, case_id=str(case_id))
+        return Received(case_id, reference)
+
+    async def _claim(self, key_id: str, tenant: str) -> Received | None:
+        """None when this key is new (now claimed); the earlier answer when it was used before."""
+        try:
+            await self._keys.insert_one({"_id": key_id, "tenant": tenant, "state": "pending", "at": dt.datetime.now(dt.UTC)})
+            return None
+        except DuplicateKeyError:
+            earlier = await self._keys.find_one({"_id": key_id})
+        if earlier and earlier.get("state") == "done":
+            return Received(earlier["case_id"], earlier["reference"])
+        raise Refusal(409, "this submission is still being processed; try again in a moment")
