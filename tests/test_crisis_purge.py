@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 import uuid
 from contextlib import ExitStack
 from pathlib import Path
@@ -30,20 +29,12 @@ from helpt_matching.app import create_app as create_matching
 from helpt_matching.settings import MatchingSettings
 from helpt_platform.auth import issue_token, local_secret
 from helpt_platform.kafka import create_broker, publish_event
+from helpt_platform.testing import eventually
 from helpt_screening.app import create_app as create_screening
 from helpt_screening.settings import ScreeningSettings
 
 pytestmark = pytest.mark.infra
 SUBJECTS = 40
-
-
-def wait_for(predicate, what: str, seconds: float = 90):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if result := predicate():
-            return result
-        time.sleep(0.3)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def canary_hits(root: Path, canaries: list[bytes]) -> list[str]:
@@ -125,11 +116,8 @@ def test_ending_the_crisis_destroys_the_tenants_data_provably(infra, unique_name
         assert second.status_code == 202, second.text
         purge_id = second.json()["purge_id"]
 
-        def complete_report():
-            report = gdpr.get(f"/api/v1/purges/{purge_id}", headers=dpo).json()
-            return report if report.get("complete") else None
-
-        report = wait_for(complete_report, "a receipt from every service")
+        report = eventually(lambda: gdpr.get(f"/api/v1/purges/{purge_id}", headers=dpo).json(),
+                            lambda r: r.get("complete"), "a receipt from every service")
         assert set(report["receipts"]) == {"intake", "screening", "matching"} and report["missing"] == []
         for name in others:
             assert report["receipts"][name]["counts"].get("records") == SUBJECTS, report

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from contextlib import ExitStack
 
@@ -19,6 +18,7 @@ from helpt_intake.settings import IntakeSettings
 from helpt_matching.app import create_app as create_matching
 from helpt_matching.settings import MatchingSettings
 from helpt_platform.auth import issue_token, local_secret
+from helpt_platform.testing import eventually
 from helpt_screening.app import create_app as create_screening
 from helpt_screening.settings import ScreeningSettings
 
@@ -26,16 +26,6 @@ pytestmark = pytest.mark.infra
 
 REQUESTER = {"name": "Maria Requester", "phone": "+32 16 22 33 44", "note": "lives alone, second floor"}
 VOLUNTEER = {"name": "Victor Volunteer", "email": "victor@example.org"}
-
-
-def poll(call, done, what: str, seconds: float = 90):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        answer = call()
-        if done(answer):
-            return answer
-        time.sleep(0.3)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def test_a_person_gets_everything_held_on_them_and_then_is_erased_everywhere(infra, unique_name, tmp_path):
@@ -75,7 +65,7 @@ def test_a_person_gets_everything_held_on_them_and_then_is_erased_everywhere(inf
         started = gdpr.post(f"/api/v1/subjects/{r_id}/access", headers=dpo)
         assert started.status_code == 202, started.text
         access_id = started.json()["access_id"]
-        export = poll(lambda: gdpr.get(f"/api/v1/subject-access/{access_id}", headers=dpo),
+        export = eventually(lambda: gdpr.get(f"/api/v1/subject-access/{access_id}", headers=dpo),
                       lambda a: a.status_code == 200, "every service's answer").json()
 
         held = export["held_by_service"]
@@ -92,7 +82,7 @@ def test_a_person_gets_everything_held_on_them_and_then_is_erased_everywhere(inf
         erased = gdpr.post(f"/api/v1/subjects/{r_id}/erasure", headers=dpo, json={"subject_kind": "requester"})
         assert erased.status_code == 202, erased.text
         purge_id = erased.json()["purge_id"]
-        report = poll(lambda: gdpr.get(f"/api/v1/purges/{purge_id}", headers=dpo).json(),
+        report = eventually(lambda: gdpr.get(f"/api/v1/purges/{purge_id}", headers=dpo).json(),
                       lambda r: r["complete"], "every service's erasure receipt")
         assert report["receipts"]["intake"]["counts"]["requests"] == 1
         assert report["receipts"]["matching"]["counts"]["matches"] == 1

@@ -26,6 +26,7 @@ SHARED_ENV = {
     "mongodb_url": "MONGODB_URL",
     "topic_prefix": "HELPT_TOPIC_PREFIX",
     "log_level": "HELPT_LOG_LEVEL",
+    "tenants": "HELPT_TENANTS",
     "jwt_secret_file": "HELPT_JWT_SECRET_FILE",
     "oidc_jwks_url": "HELPT_OIDC_JWKS_URL",
     "oidc_issuer": "HELPT_OIDC_ISSUER",
@@ -57,6 +58,7 @@ class ServiceSettings(BaseSettings):
     mongodb_database: str = Field(default="", description="Database name; empty means helpt_<service>.")
     log_level: str = Field(default="INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
     log_json: bool = Field(default=True, description="JSON log lines (false: human-readable console lines).")
+    tenants: str = Field(default="leuven", description="Comma-separated municipalities this deployment serves.")
     jwt_secret_file: Path = Field(default=Path(".state/local/jwt.secret"), description="Local token signing secret (dev, tests).")
     oidc_jwks_url: str | None = Field(default=None, description="OpenID Connect provider's JWKS URL; set in production.")
     oidc_issuer: str | None = Field(default=None, description="Expected token issuer with OIDC.")
@@ -71,6 +73,11 @@ class ServiceSettings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, _SharedEnvironment(settings_cls), dotenv_settings, file_secret_settings
+
+    @property
+    def tenant_ids(self) -> tuple[str, ...]:
+        """The municipalities served."""
+        return tuple(t.strip() for t in self.tenants.split(",") if t.strip())
 
     @property
     def port(self) -> int:

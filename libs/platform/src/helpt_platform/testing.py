@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -11,7 +12,9 @@ from pydantic import SecretStr
 
 from helpt_platform.settings import ServiceSettings
 
-__all__ = ["CHROMIUM_ARGS", "axe_violations", "check_service_skeleton", "chromium_path", "serve_in_thread"]
+T = TypeVar("T")
+
+__all__ = ["CHROMIUM_ARGS", "axe_violations", "check_service_skeleton", "chromium_path", "eventually", "serve_in_thread"]
 
 
 def check_service_skeleton(
@@ -87,3 +90,17 @@ def serve_in_thread(app: FastAPI, *, timeout_s: float = 30.0) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout_s)
+
+
+def eventually(call: Callable[[], T], done: Callable[[T], bool], what: str, seconds: float = 90) -> T:
+    """Call until `done(result)`, and return that result; fail naming `what` after `seconds`."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        result = call()
+        if done(result):
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.3)

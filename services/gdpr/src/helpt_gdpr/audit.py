@@ -20,7 +20,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-__all__ = ["GENESIS", "AuditLog", "ChainReport", "record_hash"]
+__all__ = ["GENESIS", "AuditLog", "ChainReport", "now_ms", "record_hash"]
 
 GENESIS = "0" * 64
 _RETRIES = 20
@@ -38,8 +38,8 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def _now_ms() -> dt.datetime:
-    # The store keeps milliseconds; hashing more precision would break the chain on read-back.
+def now_ms() -> dt.datetime:
+    """Now, to the millisecond: what the store keeps (more precision would not survive a read-back)."""
     now = dt.datetime.now(dt.UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
@@ -81,7 +81,7 @@ class AuditLog:
                 record = {
                     "tenant": tenant,
                     "seq": 1 if last is None else last["seq"] + 1,
-                    "at": _now_ms(),
+                    "at": now_ms(),
                     "operation": operation,
                     "result": result,
                     **{k: v for k, v in fields.items() if v is not None},

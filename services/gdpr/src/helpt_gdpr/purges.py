@@ -19,6 +19,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from helpt_contracts.events import CrisisPurgeRequested, Event, PurgeCompleted, PurgeScope, SubjectErasureRequested, SubjectKind
 from helpt_contracts.roles import Role, Scope, ServiceName
+from helpt_gdpr.audit import now_ms
 from helpt_gdpr.keeper import Denied, Keeper
 from helpt_platform.auth import Principal
 from helpt_platform.logs import get_logger
@@ -31,11 +32,6 @@ _COMMANDS: dict[str, type[Event]] = {c.__name__: c for c in (SubjectErasureReque
 # Every service that holds data and must answer a purge with a receipt.
 RECEIVERS = (ServiceName.INTAKE, ServiceName.SCREENING, ServiceName.MATCHING)
 Publish = Callable[[Event], Awaitable[object]]
-
-
-def _now() -> dt.datetime:
-    now = dt.datetime.now(dt.UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 class Purges:
@@ -75,7 +71,7 @@ class Purges:
             raise Denied(410, "this tenant's crisis was already ended and its data destroyed")
         if tenant not in self._tenants and await self._keeper.custody.count(tenant) == 0:
             raise Denied(404, "unknown tenant")
-        now = _now()
+        now = now_ms()
         cutoff = now - self._window
         # Approvals older than the window no longer count: start afresh.
         await self._approvals.delete_one({"_id": tenant, "opened_at": {"$lt": cutoff}})
@@ -103,7 +99,7 @@ class Purges:
 
     async def _purge_tenant(self, who: Principal, tenant: str, approvals: int) -> dict[str, Any]:
         purge_id = uuid4()
-        await self._tombstones.insert_one({"_id": tenant, "purge_id": purge_id, "purged_at": _now()})
+        await self._tombstones.insert_one({"_id": tenant, "purge_id": purge_id, "purged_at": now_ms()})
         keys, tenant_key_existed = await self._keeper.custody.destroy_tenant(tenant)
         actions = await self._keeper.actions.forget_tenant(tenant)
         exports = (await self._access.delete_many({"tenant": tenant})).deleted_count
@@ -116,7 +112,7 @@ class Purges:
     async def _announce(self, command: Event, scope: PurgeScope, who: Principal, own_counts: dict[str, int]) -> dict[str, Any]:
         record = {
             "_id": command.purge_id, "tenant": command.tenant, "scope": scope.value, "requested_by": who.sub,
-            "requested_at": _now(), "expected": [s.value for s in RECEIVERS], "receipts": {},
+            "requested_at": now_ms(), "expected": [s.value for s in RECEIVERS], "receipts": {},
             "gdpr": own_counts, "announced": False,
         }
         if scope is PurgeScope.SUBJECT:
@@ -148,7 +144,7 @@ class Purges:
         """Keep one service's receipt; a repeated receipt keeps the first arrival time."""
         await self._purges.update_one(
             {"_id": receipt.purge_id, f"receipts.{receipt.service.value}": {"$exists": False}},
-            {"$set": {f"receipts.{receipt.service.value}": {"counts": receipt.counts, "at": _now()}}},
+            {"$set": {f"receipts.{receipt.service.value}": {"counts": receipt.counts, "at": now_ms()}}},
         )
 
     async def report(self, tenant: str, purge_id: UUID) -> dict[str, Any]:

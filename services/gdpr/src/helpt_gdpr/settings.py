@@ -21,14 +21,8 @@ class GdprSettings(ServiceSettings):
     service: ClassVar[ServiceName] = ServiceName.GDPR
     default_port: ClassVar[int] = 8003
 
-    tenants: str = Field(default="leuven", description="Comma-separated tenants this deployment serves.")
     key_dir: Path = Field(default=Path(".state/local/gdpr-keys"), description="Directory of tenant key files (local key custody).")
 
     phone_region: str = Field(default="BE", pattern=r"^[A-Z]{2}$", description="Country for phone numbers given without one.")
 
     announce_retry_s: float = Field(default=5.0, gt=0, description="How often unannounced erasures and purges are re-sent.")
-
-    @property
-    def tenant_ids(self) -> tuple[str, ...]:
-        """The configured tenants."""
-        return tuple(t.strip() for t in self.tenants.split(",") if t.strip())

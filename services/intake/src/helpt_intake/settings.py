@@ -21,11 +21,5 @@ class IntakeSettings(ServiceSettings):
 
     gdpr_url: str = Field(default="http://127.0.0.1:8003", description="Base URL of the gdpr service.")
     default_tenant: str = Field(default="leuven", description="Tenant of submissions that name none.")
-    tenants: str = Field(default="leuven", description="Comma-separated tenants this intake accepts.")
     privacy_notice_version: str = Field(default="2026-03", description="Version of the privacy notice shown on every form.")
     help_phone: str = Field(default="016 27 27 72", description="The help desk's phone number, given when something is down.")
-
-    @property
-    def tenant_ids(self) -> tuple[str, ...]:
-        """The accepted tenants."""
-        return tuple(t.strip() for t in self.tenants.split(",") if t.strip())
