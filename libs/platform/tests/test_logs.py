@@ -29,7 +29,7 @@ def test_personal_data_passed_by_mistake_is_redacted(capsys):
     (line,) = lines(capsys)
     assert line["phone"] == line["email"] == REDACTED
     assert line["task"] == "shopping"
-    assert "470" not in json.dumps(line)
+    assert "+32 470 12 34 56" not in json.dumps(line)  # the whole number: a timestamp may hold any 3 digits
 
 
 def test_third_party_log_lines_come_out_as_json_and_name_the_service_even_from_another_task(capsys):
@@ -60,4 +60,4 @@ def test_a_failing_handlers_exception_message_never_reaches_the_log(capsys):
     for line in lines(capsys):
         assert line["service"] == "screening" and line["level"] == "error"
         assert "ValueError" in line["exception"] and "fail_on_personal_data" in line["exception"]
-        assert "Peeters" not in json.dumps(line) and "470" not in json.dumps(line)
+        assert "Peeters" not in json.dumps(line) and "+32 4" not in json.dumps(line)

@@ -18,7 +18,7 @@ def sealed_phone(key: bytes) -> SealedField:
 def test_a_sealed_field_opens_with_its_key_and_holds_no_plaintext():
     key = new_key()
     sealed = sealed_phone(key)
-    assert "470" not in sealed.model_dump_json()
+    assert "+32 470 12 34 56" not in sealed.model_dump_json()  # the whole number: random base64 may hold any 3 digits
     assert open_field(key, "leuven", SUBJECT, PersonalField.PHONE, sealed) == "+32 470 12 34 56"
 
 
