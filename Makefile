@@ -12,7 +12,7 @@ PYTHON     ?= python3
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: help run test install chromium contracts token audit-verify down clean
+.PHONY: help run test install chromium contracts messages token audit-verify down clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ test: install  ## run the whole suite against real Kafka and a real MongoDB-wire
 
 contracts: $(UV)  ## regenerate contracts/schemas and contracts/asyncapi.json after changing an event
 	@$(UV) run --locked python -m helpt_contracts.schemagen
+
+messages: $(UV)  ## refresh the page catalogues after changing a text; NEW=de starts a new language
+	@$(UV) run --locked python -m helpt_intake.messages $(if $(NEW),--new $(NEW))
 
 ROLE   ?= operator
 TENANT ?= leuven

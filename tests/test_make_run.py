@@ -13,6 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import httpx
 import pytest
 
 pytestmark = pytest.mark.infra
@@ -50,6 +51,24 @@ def processes_mentioning(text: str) -> list[int]:
     return found
 
 
+def offer_to_walk_a_dog(base: str) -> str:
+    """What a person does on the home page: English, the dog-walking tile, the form, the confirmation."""
+    import re
+    from urllib.parse import urlencode
+
+    with httpx.Client(base_url=base, follow_redirects=True, headers={"Accept-Language": "en"}) as browser:
+        home = browser.get("/")
+        assert str(home.url) == f"{base}/en/" and 'href="/en/offer/dog-walking"' in home.text
+        form = browser.get("/en/offer/dog-walking")
+        token = re.search(r'name="submission" value="([^"]+)"', form.text).group(1)
+        sent = browser.post("/en/offer/dog-walking", headers={"content-type": "application/x-www-form-urlencoded"},
+                            content=urlencode({"tasks": "dog-walking", "postcode": "3000", "languages": "en",
+                                               "name": "Run Test", "email": "run.test@example.org", "consent": "yes",
+                                               "is_adult": "yes", "submission": token}))
+        assert sent.status_code == 200 and "Thank you for your offer to help" in sent.text, sent.text[:2000]
+        return re.search(r'class="reference">([^<]+)<', sent.text).group(1)
+
+
 def test_run_brings_up_four_ready_services_and_ctrl_c_stops_every_process(infra, unique_name, tmp_path):
     ports = {name: free_port() for name in SERVICES}
     marker = f"helpt-run-test-{unique_name}"  # lets us find every child afterwards
@@ -80,6 +99,8 @@ def test_run_brings_up_four_ready_services_and_ctrl_c_stops_every_process(infra,
         status = {name: readyz(port)[0] for name, port in ports.items()}
         assert all(code == 200 for code in status.values()), status
         assert processes_mentioning(marker), "the services should be running now"
+        reference = offer_to_walk_a_dog(f"http://127.0.0.1:{ports['intake']}")
+        assert reference.startswith("V-"), reference
 
         runner.send_signal(signal.SIGINT)  # what Ctrl-C sends
         runner.wait(timeout=90)

@@ -103,6 +103,9 @@ def _print_table(running: Sequence[services.Service], bootstrap: str, mongodb_ur
     print("Helpt is running:")
     for name, value in rows:
         print(f"  {name.ljust(width)}  {value}")
+    intake = next((s for s in running if s.name == "intake"), None)
+    if intake:
+        print(f"The public pages (help requests, offers of help): {intake.url}/")
     print("Ctrl-C stops everything.", flush=True)
 
 

@@ -49,8 +49,11 @@ def plan(
     return services
 
 
-def service_env(service: Service, bootstrap_servers: str, mongodb_url: str, state_dir: Path) -> dict[str, str]:
+def service_env(service: Service, bootstrap_servers: str, mongodb_url: str, state_dir: Path,
+                gdpr_url: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
+    if gdpr_url:  # every service that seals or reveals finds gdpr where this stack runs it
+        env[f"HELPT_{service.name.upper()}_GDPR_URL"] = gdpr_url
     prefix = f"HELPT_{service.name.upper()}_HTTP"
     env.update(
         {
@@ -71,12 +74,13 @@ def service_env(service: Service, bootstrap_servers: str, mongodb_url: str, stat
 def start(
     services: Sequence[Service], state_dir: Path, bootstrap_servers: str, mongodb_url: str
 ) -> None:
+    gdpr_url = next((s.url for s in services if s.name == "gdpr"), None)
     for service in services:
         service.managed.log_file.parent.mkdir(parents=True, exist_ok=True)
         service.managed.start(
             [sys.executable, "-m", service.module],
             state_dir,
-            env=service_env(service, bootstrap_servers, mongodb_url, state_dir),
+            env=service_env(service, bootstrap_servers, mongodb_url, state_dir, gdpr_url),
         )
 
 

@@ -15,7 +15,7 @@ from helpt_intake.catalogue import load_catalogue
 from helpt_intake.submissions import Intake
 from helpt_platform.auth import Refusal
 
-__all__ = ["router"]
+__all__ = ["Accepted", "Contact", "HelpRequestIn", "VolunteerIn", "router", "take_help_request", "take_offer"]
 
 router = APIRouter(prefix="/api/v1", tags=["intake"])
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -100,8 +100,8 @@ async def vacancies(lang: Annotated[str, Query(pattern=r"^[a-z]{2}$")] = "nl") -
     return [{"code": v.code, "collective": v.collective, "visit": v.visit, **v.texts[lang].model_dump()} for v in catalogue.vacancies]
 
 
-@router.post("/help-requests", status_code=202, response_model=Accepted, summary="Ask for help")
-async def ask_for_help(body: HelpRequestIn, request: Request, desk: Intaking, idempotency_key: IdempotencyKey = None) -> Accepted:
+async def take_help_request(request: Request, body: HelpRequestIn, desk: Intake, idempotency_key: str | None) -> Accepted:
+    """Seal, keep and publish one help request, whichever channel brought it."""
     _known_tasks(body.task)
     settings = request.app.state.settings
     tenant = body.tenant or settings.default_tenant
@@ -116,8 +116,8 @@ async def ask_for_help(body: HelpRequestIn, request: Request, desk: Intaking, id
     return Accepted(id=received.id, reference=received.reference)
 
 
-@router.post("/volunteers", status_code=202, response_model=Accepted, summary="Offer help")
-async def offer_help(body: VolunteerIn, request: Request, desk: Intaking, idempotency_key: IdempotencyKey = None) -> Accepted:
+async def take_offer(request: Request, body: VolunteerIn, desk: Intake, idempotency_key: str | None) -> Accepted:
+    """Seal, keep and publish one offer of help, whichever channel brought it."""
     _known_tasks(*body.tasks)
     settings = request.app.state.settings
     tenant = body.tenant or settings.default_tenant
@@ -130,3 +130,13 @@ async def offer_help(body: VolunteerIn, request: Request, desk: Intaking, idempo
     received = await desk.submit(kind="volunteer", tenant=tenant, idempotency_key=idempotency_key,
                                  personal=body.contact.personal(), build=build)
     return Accepted(id=received.id, reference=received.reference)
+
+
+@router.post("/help-requests", status_code=202, response_model=Accepted, summary="Ask for help")
+async def ask_for_help(body: HelpRequestIn, request: Request, desk: Intaking, idempotency_key: IdempotencyKey = None) -> Accepted:
+    return await take_help_request(request, body, desk, idempotency_key)
+
+
+@router.post("/volunteers", status_code=202, response_model=Accepted, summary="Offer help")
+async def offer_help(body: VolunteerIn, request: Request, desk: Intaking, idempotency_key: IdempotencyKey = None) -> Accepted:
+    return await take_offer(request, body, desk, idempotency_key)

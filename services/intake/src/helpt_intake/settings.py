@@ -23,3 +23,10 @@ class IntakeSettings(ServiceSettings):
     default_tenant: str = Field(default="leuven", description="Tenant of submissions that name none.")
     privacy_notice_version: str = Field(default="2026-03", description="Version of the privacy notice shown on every form.")
     help_phone: str = Field(default="016 27 27 72", description="The help desk's phone number, given when something is down.")
+    city_name: str = Field(default="Leuven", description="The municipality's name on the public pages.")
+    phone_region: str = Field(default="BE", description="Country whose phone numbers may be written without +code.")
+    postcode_pattern: str = Field(default=r"^\d{4}$", description="What a postcode looks like here (regular expression).")
+    form_rate_limit: int = Field(default=20, ge=1, description="Forms one client may send per window before being asked to wait.")
+    form_rate_window_s: int = Field(default=600, ge=1, description="The rate limit's window, in seconds.")
+    trust_forwarded_for: bool = Field(
+        default=False, description="Take the client's address from X-Forwarded-For (only behind a proxy that sets it).")

@@ -1,0 +1,314 @@
+"""The public pages: home with the vacancy tiles, the offer and "I need help" forms, confirmation,
+privacy notice and accessibility statement — in every language that has a catalogue.
+
+Server-rendered and free of JavaScript. A form that has problems comes back with everything the
+person typed, each problem next to its field and in a summary at the top. A form that is fine
+takes the same road as the JSON API (`take_help_request` / `take_offer`), with a per-form
+idempotency key so a double click or a resend gives the same reference, and then redirects to
+the confirmation (a reload does not send it again).
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+import time
+import uuid
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from helpt_intake.api import take_help_request, take_offer
+from helpt_intake.catalogue import Catalogue, load_catalogue
+from helpt_intake.forms import (
+    COMPETENCES,
+    DAY_PARTS,
+    DISTANCES_KM,
+    HONEYPOT,
+    SPOKEN_LANGUAGES,
+    TASKS_PER_WEEK,
+    WEEKDAYS,
+    Checked,
+    Errors,
+    FormData,
+    N_,
+    Problem,
+    check_help_request,
+    check_offer,
+    parse_form,
+)
+from helpt_intake.i18n import languages, negotiate, translations
+from helpt_intake.settings import IntakeSettings
+from helpt_platform.auth import Refusal
+from helpt_platform.logs import get_logger
+
+__all__ = ["RateLimiter", "pages", "render"]
+
+log = get_logger(__name__)
+pages = APIRouter(include_in_schema=False)
+MAX_FORM_BYTES = 64 * 1024
+_REFERENCE = re.compile(r"^[HV]-[A-Z2-9]{6}$")
+LANGUAGE_NAMES = {"nl": "Nederlands", "en": "English", "fr": "Français", "de": "Deutsch"}
+
+
+@cache
+def _environment(lang: str) -> Environment:
+    env = Environment(loader=FileSystemLoader([Path(__file__).parent / "templates" / "public", Path(__file__).parent / "templates"]), autoescape=select_autoescape(),
+                      extensions=["jinja2.ext.i18n"])
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def render(request: Request, lang: str, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page in `lang`, with what every page needs (language links, city, help phone)."""
+    settings: IntakeSettings = request.app.state.settings
+    rest = request.url.path.split("/", 2)[2] if request.url.path.count("/") >= 2 else ""
+    context.setdefault("errors", {})
+    context.setdefault("form", FormData())
+    html = _environment(lang).get_template(template).render(
+        lang=lang, language_names=[(code, LANGUAGE_NAMES.get(code, code)) for code in languages()], path_rest=rest,
+        city=settings.city_name, help_phone=settings.help_phone, notice_version=settings.privacy_notice_version,
+        honeypot=HONEYPOT, **context)
+    response = HTMLResponse(html, status_code=status)
+    response.headers["Content-Language"] = lang
+    return response
+
+
+class RateLimiter:
+    """At most `limit` forms per client in a sliding window of `window_s` seconds (per process).
+
+    Only forms that are otherwise fine count, so a person correcting mistakes is never slowed.
+    """
+
+    def __init__(self, limit: int, window_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._limit, self._window, self._clock = limit, window_s, clock
+        self._seen: dict[str, collections.deque[float]] = {}
+
+    def allow(self, client: str) -> bool:
+        now = self._clock()
+        if len(self._seen) > 10_000:  # forget clients that have been quiet for a window
+            self._seen = {k: q for k, q in self._seen.items() if q and q[-1] > now - self._window}
+        times = self._seen.setdefault(client, collections.deque())
+        while times and times[0] <= now - self._window:
+            times.popleft()
+        if len(times) >= self._limit:
+            return False
+        times.append(now)
+        return True
+
+
+def _client(request: Request) -> str:
+    if request.app.state.settings.trust_forwarded_for and request.headers.get("x-forwarded-for"):
+        return request.headers["x-forwarded-for"].split(",")[0].strip()
+    return request.client.host if request.client else "unknown"
+
+
+async def _catalogue(request: Request) -> Catalogue:
+    return load_catalogue()
+
+
+def _problem(request: Request, lang: str, status: int, heading: str, message: str) -> HTMLResponse:
+    gettext = translations(lang).gettext
+    return render(request, lang, "problem.html", status, title=gettext(heading), heading=gettext(heading),
+                  message=gettext(message))
+
+
+def _language(request: Request, lang: str) -> str | None:
+    return lang if lang in languages() else None
+
+
+def _not_found(request: Request) -> HTMLResponse:
+    first = request.url.path.split("/")[1] if request.url.path.count("/") >= 2 else ""
+    lang = first if first in languages() else negotiate(request.headers.get("accept-language"))
+    return _problem(request, lang, 404, N_("Page not found"),
+                    N_("This page does not exist. Check the address, or start again from the home page."))
+
+
+@pages.get("/")
+async def root(request: Request) -> RedirectResponse:
+    """The home page in the visitor's language (Accept-Language), Dutch when we have none of theirs."""
+    response = RedirectResponse(f"/{negotiate(request.headers.get('accept-language'))}/", status_code=307)
+    response.headers["Vary"] = "Accept-Language"
+    return response
+
+
+@pages.get("/{lang}/")
+async def home(request: Request, lang: str) -> Response:
+    if not _language(request, lang):
+        return _not_found(request)
+    catalogue = await _catalogue(request)
+    gettext = translations(lang).gettext
+    return render(request, lang, "home.html", title=gettext("Home"),
+                  individual=[v for v in catalogue.vacancies if not v.collective],
+                  collective=[v for v in catalogue.vacancies if v.collective])
+
+
+@pages.get("/{lang}")
+async def home_without_slash(request: Request, lang: str) -> Response:
+    if not _language(request, lang):
+        return _not_found(request)
+    return RedirectResponse(f"/{lang}/", status_code=308)
+
+
+@pages.get("/{lang}/privacy")
+async def privacy(request: Request, lang: str) -> Response:
+    if not _language(request, lang):
+        return _not_found(request)
+    return render(request, lang, "privacy.html", title=translations(lang).gettext("Privacy notice"))
+
+
+@pages.get("/{lang}/accessibility")
+async def accessibility(request: Request, lang: str) -> Response:
+    if not _language(request, lang):
+        return _not_found(request)
+    return render(request, lang, "accessibility.html", title=translations(lang).gettext("Accessibility statement"))
+
+
+# --- the forms -------------------------------------------------------------------------------
+
+def form_options(lang: str, catalogue: Catalogue) -> dict[str, Any]:
+    """The choices on the forms, labelled in `lang` (languages are named in themselves)."""
+    gettext = translations(lang).gettext
+    return {
+        "language_options": [(code, name, code) for code, name in SPOKEN_LANGUAGES],
+        "competence_options": [(code, gettext(label), None) for code, label in COMPETENCES],
+        "slot_options": [(f"{day}-{key}", f"{gettext(WEEKDAYS[day])} {gettext(label)}", None)
+                         for day in range(len(WEEKDAYS)) for key, label, *_ in DAY_PARTS],
+        "distance_options": [(km, f"{km} km") for km in DISTANCES_KM],
+        "tasks_per_week_options": [(n, str(n)) for n in TASKS_PER_WEEK],
+        "whom_options": [("self", gettext("I need help myself"), None), ("other", gettext("I ask for someone else"), None)],
+        "urgency_options": [("normal", gettext("In the coming days"), None), ("urgent", gettext("Urgently, today"), None)],
+        "request_task_options": [(v.code, v.texts[lang].title, None) for v in catalogue.vacancies if not v.collective],
+        "offer_task_options": [(v.code, v.texts[lang].title, None) for v in catalogue.vacancies],
+    }
+
+
+async def read_form(request: Request, lang: str) -> FormData | HTMLResponse:
+    """The posted form, or the page that says why it cannot be read."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    if kind != "application/x-www-form-urlencoded":
+        return _problem(request, lang, 415, N_("This form could not be read"),
+                        N_("Please send the form from its page on this website."))
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_FORM_BYTES:
+        return _problem(request, lang, 413, N_("This form is too long"),
+                        N_("Please shorten the longest texts and send the form again."))
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return _problem(request, lang, 413, N_("This form is too long"),
+                            N_("Please shorten the longest texts and send the form again."))
+    return parse_form(body)
+
+
+FormTaker = Callable[..., Any]
+
+
+async def take_form(request: Request, lang: str, form: FormData, checked: Checked, take: FormTaker,
+                    show: Callable[[int, Errors], Response], *, rate_limited: bool) -> tuple[str | None, Response | None]:
+    """Submit a checked form; (reference, None) when taken, else (None, the form again with why)."""
+    if checked.errors or checked.model is None:
+        return None, show(422, checked.errors)
+    settings: IntakeSettings = request.app.state.settings
+    if rate_limited and not request.app.state.form_limiter.allow(_client(request)):
+        log.warning("form rate limit reached")
+        return None, show(429, {"_rate": Problem(N_(
+            "Many forms were sent from this connection in a short time. Please wait a few minutes and send "
+            "it again, or call %(phone)s."), (("phone", settings.help_phone),))})
+    key = form.get("submission")
+    key = key if re.fullmatch(r"[0-9a-f-]{36}", key) else None
+    try:
+        accepted = await take(request, checked.model, request.app.state.intake(), key)
+    except Refusal as refusal:
+        message = N_("We cannot take your message right now. Please try again in a few minutes, or call %(phone)s.")
+        return None, show(refusal.status if refusal.status >= 500 else 422,
+                          {"_service": Problem(message, (("phone", settings.help_phone),))})
+    return accepted.reference, None
+
+
+def _form_page(request: Request, lang: str, template: str, title: str, action: str, form: FormData,
+               catalogue: Catalogue, **context: Any) -> Callable[[int, Errors], Response]:
+    def show(status: int, errors: Errors) -> Response:
+        return render(request, lang, template, status, title=title, action=action, form=form, errors=errors,
+                      submission=form.get("submission") or str(uuid.uuid4()), **form_options(lang, catalogue), **context)
+
+    return show
+
+
+def _vacancy(catalogue: Catalogue, code: str) -> Any:
+    return next((v for v in catalogue.vacancies if v.code == code), None)
+
+
+@pages.get("/{lang}/offer/{code}")
+async def offer_form(request: Request, lang: str, code: str) -> Response:
+    catalogue = await _catalogue(request)
+    if not _language(request, lang) or not (vacancy := _vacancy(catalogue, code)):
+        return _not_found(request)
+    title = translations(lang).gettext("Offer to help: %(task)s") % {"task": vacancy.texts[lang].title}
+    show = _form_page(request, lang, "offer.html", title, request.url.path, FormData(), catalogue, vacancy=vacancy)
+    return show(200, {})
+
+
+@pages.post("/{lang}/offer/{code}")
+async def send_offer(request: Request, lang: str, code: str) -> Response:
+    catalogue = await _catalogue(request)
+    if not _language(request, lang) or not (vacancy := _vacancy(catalogue, code)):
+        return _not_found(request)
+    form = await read_form(request, lang)
+    if isinstance(form, Response):
+        return form
+    settings: IntakeSettings = request.app.state.settings
+    title = translations(lang).gettext("Offer to help: %(task)s") % {"task": vacancy.texts[lang].title}
+    show = _form_page(request, lang, "offer.html", title, request.url.path, form, catalogue, vacancy=vacancy)
+    checked = check_offer(form, catalogue, region=settings.phone_region, postcode_pattern=settings.postcode_pattern)
+    reference, page = await take_form(request, lang, form, checked, take_offer, show, rate_limited=True)
+    return page or RedirectResponse(f"/{lang}/received/{reference}", status_code=303)
+
+
+@pages.get("/{lang}/help")
+async def help_form(request: Request, lang: str) -> Response:
+    if not _language(request, lang):
+        return _not_found(request)
+    catalogue = await _catalogue(request)
+    show = _form_page(request, lang, "help.html", translations(lang).gettext("I need help"), request.url.path,
+                      FormData(), catalogue)
+    return show(200, {})
+
+
+@pages.post("/{lang}/help")
+async def send_help_request(request: Request, lang: str) -> Response:
+    if not _language(request, lang):
+        return _not_found(request)
+    form = await read_form(request, lang)
+    if isinstance(form, Response):
+        return form
+    catalogue = await _catalogue(request)
+    settings: IntakeSettings = request.app.state.settings
+    show = _form_page(request, lang, "help.html", translations(lang).gettext("I need help"), request.url.path,
+                      form, catalogue)
+    checked = check_help_request(form, catalogue, region=settings.phone_region, postcode_pattern=settings.postcode_pattern)
+    reference, page = await take_form(request, lang, form, checked, take_help_request, show, rate_limited=True)
+    return page or RedirectResponse(f"/{lang}/received/{reference}", status_code=303)
+
+
+@pages.get("/{lang}/received/{reference}")
+async def received(request: Request, lang: str, reference: str) -> Response:
+    if not _language(request, lang) or not _REFERENCE.match(reference):
+        return _not_found(request)
+    gettext = translations(lang).gettext
+    kind = "request" if reference.startswith("H") else "volunteer"
+    return render(request, lang, "received.html", title=gettext("Received"), reference=reference, kind=kind)
+
+
+@pages.get("/{lang}/{rest:path}")
+async def anything_else(request: Request, lang: str, rest: str) -> Response:
+    """Registered last: a page that does not exist, in the language of its address."""
+    if lang not in languages():
+        return JSONResponse({"detail": "Not Found"}, status_code=404)
+    return _not_found(request)
