@@ -100,7 +100,8 @@ async def vacancies(lang: Annotated[str, Query(pattern=r"^[a-z]{2}$")] = "nl") -
     return [{"code": v.code, "collective": v.collective, "visit": v.visit, **v.texts[lang].model_dump()} for v in catalogue.vacancies]
 
 
-async def take_help_request(request: Request, body: HelpRequestIn, desk: Intake, idempotency_key: str | None) -> Accepted:
+async def take_help_request(request: Request, body: HelpRequestIn, desk: Intake, idempotency_key: str | None,
+                            *, channel: Channel = Channel.WEB, entered_by: str | None = None) -> Accepted:
     """Seal, keep and publish one help request, whichever channel brought it."""
     _known_tasks(body.task)
     settings = request.app.state.settings
@@ -108,7 +109,7 @@ async def take_help_request(request: Request, body: HelpRequestIn, desk: Intake,
 
     def build(case_id: UUID, reference: str, subject_id: UUID, sealed: dict[PersonalField, SealedField]) -> HelpRequested:
         fields = body.model_dump(exclude={"tenant", "consent", "contact"})
-        return HelpRequested(tenant=tenant, request_id=case_id, reference=reference, subject_id=subject_id, channel=Channel.WEB,
+        return HelpRequested(tenant=tenant, request_id=case_id, reference=reference, subject_id=subject_id, channel=channel,
                              privacy_notice_version=settings.privacy_notice_version, personal=sealed, **fields)
 
     received = await desk.submit(kind="request", tenant=tenant, idempotency_key=idempotency_key,
@@ -116,7 +117,8 @@ async def take_help_request(request: Request, body: HelpRequestIn, desk: Intake,
     return Accepted(id=received.id, reference=received.reference)
 
 
-async def take_offer(request: Request, body: VolunteerIn, desk: Intake, idempotency_key: str | None) -> Accepted:
+async def take_offer(request: Request, body: VolunteerIn, desk: Intake, idempotency_key: str | None,
+                            *, channel: Channel = Channel.WEB, entered_by: str | None = None) -> Accepted:
     """Seal, keep and publish one offer of help, whichever channel brought it."""
     _known_tasks(*body.tasks)
     settings = request.app.state.settings
@@ -124,7 +126,7 @@ async def take_offer(request: Request, body: VolunteerIn, desk: Intake, idempote
 
     def build(case_id: UUID, reference: str, subject_id: UUID, sealed: dict[PersonalField, SealedField]) -> VolunteerRegistered:
         fields = body.model_dump(exclude={"tenant", "consent", "contact"})
-        return VolunteerRegistered(tenant=tenant, volunteer_id=case_id, subject_id=subject_id, channel=Channel.WEB,
+        return VolunteerRegistered(tenant=tenant, volunteer_id=case_id, subject_id=subject_id, channel=channel,
                                    privacy_notice_version=settings.privacy_notice_version, personal=sealed, **fields)
 
     received = await desk.submit(kind="volunteer", tenant=tenant, idempotency_key=idempotency_key,

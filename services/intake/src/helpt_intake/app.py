@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from helpt_contracts.events import Event
 from helpt_contracts.roles import Role
 from helpt_intake.api import router
+from helpt_intake.console import console
 from helpt_intake.web import RateLimiter, pages
 from helpt_intake.settings import IntakeSettings
 from helpt_intake.submissions import Intake
@@ -31,10 +32,11 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         title="Helpt intake",
         description="Where every request for help and every offer arrives: web forms, phone console, e-mail, API.",
         kafka_consumers=[gdpr_command_router],
-        http_routers=[router, pages],
+        http_routers=[router, console, pages],  # pages last: it answers every other /<lang>/ address
     )
     app.state.settings = settings
     app.state.form_limiter = RateLimiter(settings.form_rate_limit, settings.form_rate_window_s)
+    app.state.verifier = functools.cache(settings.token_verifier)
     secret = functools.cache(lambda: local_secret(settings.jwt_secret_file))  # read on first use, not at import
     gdpr = GdprClient(settings.gdpr_url, lambda tenant: issue_token(secret(), sub="intake", role=Role.SERVICE, tenant=tenant))
     built: list[Intake] = []

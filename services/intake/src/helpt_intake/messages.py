@@ -22,8 +22,8 @@ from helpt_intake.i18n import LOCALE_DIR, SOURCE_LANGUAGE, languages
 __all__ = ["extract", "missing", "update"]
 
 PACKAGE = Path(__file__).parent
-_METHODS = [("**/templates/public/**.html", "jinja2"), ("**.py", "python")]
-_OPTIONS = {"**/templates/public/**.html": {"extensions": "jinja2.ext.i18n"}}
+_METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
+_OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 
 
 def extract() -> Catalog:

@@ -47,7 +47,7 @@ from helpt_intake.settings import IntakeSettings
 from helpt_platform.auth import Refusal
 from helpt_platform.logs import get_logger
 
-__all__ = ["RateLimiter", "pages", "render"]
+__all__ = ["RateLimiter", "catalogue_for", "form_page", "not_found", "pages", "read_form", "render", "take_form"]
 
 log = get_logger(__name__)
 pages = APIRouter(include_in_schema=False)
@@ -108,8 +108,8 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def _catalogue(request: Request) -> Catalogue:
-    return load_catalogue()
+async def catalogue_for(request: Request) -> Catalogue:
+    return loadcatalogue_for()
 
 
 def _problem(request: Request, lang: str, status: int, heading: str, message: str) -> HTMLResponse:
@@ -122,7 +122,7 @@ def _language(request: Request, lang: str) -> str | None:
     return lang if lang in languages() else None
 
 
-def _not_found(request: Request) -> HTMLResponse:
+def not_found(request: Request) -> HTMLResponse:
     first = request.url.path.split("/")[1] if request.url.path.count("/") >= 2 else ""
     lang = first if first in languages() else negotiate(request.headers.get("accept-language"))
     return _problem(request, lang, 404, N_("Page not found"),
@@ -140,8 +140,8 @@ async def root(request: Request) -> RedirectResponse:
 @pages.get("/{lang}/")
 async def home(request: Request, lang: str) -> Response:
     if not _language(request, lang):
-        return _not_found(request)
-    catalogue = await _catalogue(request)
+        return not_found(request)
+    catalogue = await catalogue_for(request)
     gettext = translations(lang).gettext
     return render(request, lang, "home.html", title=gettext("Home"),
                   individual=[v for v in catalogue.vacancies if not v.collective],
@@ -151,21 +151,21 @@ async def home(request: Request, lang: str) -> Response:
 @pages.get("/{lang}")
 async def home_without_slash(request: Request, lang: str) -> Response:
     if not _language(request, lang):
-        return _not_found(request)
+        return not_found(request)
     return RedirectResponse(f"/{lang}/", status_code=308)
 
 
 @pages.get("/{lang}/privacy")
 async def privacy(request: Request, lang: str) -> Response:
     if not _language(request, lang):
-        return _not_found(request)
+        return not_found(request)
     return render(request, lang, "privacy.html", title=translations(lang).gettext("Privacy notice"))
 
 
 @pages.get("/{lang}/accessibility")
 async def accessibility(request: Request, lang: str) -> Response:
     if not _language(request, lang):
-        return _not_found(request)
+        return not_found(request)
     return render(request, lang, "accessibility.html", title=translations(lang).gettext("Accessibility statement"))
 
 
@@ -232,7 +232,7 @@ async def take_form(request: Request, lang: str, form: FormData, checked: Checke
     return accepted.reference, None
 
 
-def _form_page(request: Request, lang: str, template: str, title: str, action: str, form: FormData,
+def form_page(request: Request, lang: str, template: str, title: str, action: str, form: FormData,
                catalogue: Catalogue, **context: Any) -> Callable[[int, Errors], Response]:
     def show(status: int, errors: Errors) -> Response:
         return render(request, lang, template, status, title=title, action=action, form=form, errors=errors,
@@ -247,25 +247,25 @@ def _vacancy(catalogue: Catalogue, code: str) -> Any:
 
 @pages.get("/{lang}/offer/{code}")
 async def offer_form(request: Request, lang: str, code: str) -> Response:
-    catalogue = await _catalogue(request)
+    catalogue = await catalogue_for(request)
     if not _language(request, lang) or not (vacancy := _vacancy(catalogue, code)):
-        return _not_found(request)
+        return not_found(request)
     title = translations(lang).gettext("Offer to help: %(task)s") % {"task": vacancy.texts[lang].title}
-    show = _form_page(request, lang, "offer.html", title, request.url.path, FormData(), catalogue, vacancy=vacancy)
+    show = form_page(request, lang, "offer.html", title, request.url.path, FormData(), catalogue, vacancy=vacancy)
     return show(200, {})
 
 
 @pages.post("/{lang}/offer/{code}")
 async def send_offer(request: Request, lang: str, code: str) -> Response:
-    catalogue = await _catalogue(request)
+    catalogue = await catalogue_for(request)
     if not _language(request, lang) or not (vacancy := _vacancy(catalogue, code)):
-        return _not_found(request)
+        return not_found(request)
     form = await read_form(request, lang)
     if isinstance(form, Response):
         return form
     settings: IntakeSettings = request.app.state.settings
     title = translations(lang).gettext("Offer to help: %(task)s") % {"task": vacancy.texts[lang].title}
-    show = _form_page(request, lang, "offer.html", title, request.url.path, form, catalogue, vacancy=vacancy)
+    show = form_page(request, lang, "offer.html", title, request.url.path, form, catalogue, vacancy=vacancy)
     checked = check_offer(form, catalogue, region=settings.phone_region, postcode_pattern=settings.postcode_pattern)
     reference, page = await take_form(request, lang, form, checked, take_offer, show, rate_limited=True)
     return page or RedirectResponse(f"/{lang}/received/{reference}", status_code=303)
@@ -274,9 +274,9 @@ async def send_offer(request: Request, lang: str, code: str) -> Response:
 @pages.get("/{lang}/help")
 async def help_form(request: Request, lang: str) -> Response:
     if not _language(request, lang):
-        return _not_found(request)
-    catalogue = await _catalogue(request)
-    show = _form_page(request, lang, "help.html", translations(lang).gettext("I need help"), request.url.path,
+        return not_found(request)
+    catalogue = await catalogue_for(request)
+    show = form_page(request, lang, "help.html", translations(lang).gettext("I need help"), request.url.path,
                       FormData(), catalogue)
     return show(200, {})
 
@@ -284,13 +284,13 @@ async def help_form(request: Request, lang: str) -> Response:
 @pages.post("/{lang}/help")
 async def send_help_request(request: Request, lang: str) -> Response:
     if not _language(request, lang):
-        return _not_found(request)
+        return not_found(request)
     form = await read_form(request, lang)
     if isinstance(form, Response):
         return form
-    catalogue = await _catalogue(request)
+    catalogue = await catalogue_for(request)
     settings: IntakeSettings = request.app.state.settings
-    show = _form_page(request, lang, "help.html", translations(lang).gettext("I need help"), request.url.path,
+    show = form_page(request, lang, "help.html", translations(lang).gettext("I need help"), request.url.path,
                       form, catalogue)
     checked = check_help_request(form, catalogue, region=settings.phone_region, postcode_pattern=settings.postcode_pattern)
     reference, page = await take_form(request, lang, form, checked, take_help_request, show, rate_limited=True)
@@ -300,7 +300,7 @@ async def send_help_request(request: Request, lang: str) -> Response:
 @pages.get("/{lang}/received/{reference}")
 async def received(request: Request, lang: str, reference: str) -> Response:
     if not _language(request, lang) or not _REFERENCE.match(reference):
-        return _not_found(request)
+        return not_found(request)
     gettext = translations(lang).gettext
     kind = "request" if reference.startswith("H") else "volunteer"
     return render(request, lang, "received.html", title=gettext("Received"), reference=reference, kind=kind)
@@ -311,4 +311,4 @@ async def anything_else(request: Request, lang: str, rest: str) -> Response:
     """Registered last: a page that does not exist, in the language of its address."""
     if lang not in languages():
         return JSONResponse({"detail": "Not Found"}, status_code=404)
-    return _not_found(request)
+    return not_found(request)

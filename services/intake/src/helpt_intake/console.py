@@ -1,0 +1,231 @@
+"""The phone console: what a call-centre operator uses during and after a call.
+
+The same forms as the public pages, marked channel=phone and entered by the signed-in operator;
+a search for earlier contacts by phone number or e-mail address (through gdpr's blind index, so
+nothing is searched in plaintext); the operator's own cases with where they stand now; and the
+call-back list of requests that have waited too long. No page shows personal data: a case is
+its reference, task, postcode and status.
+
+Sign-in takes an operator's bearer token once and keeps it in an HttpOnly, SameSite=Strict
+cookie; production puts the city's OpenID Connect sign-in in front of the same cookie.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from helpt_contracts.roles import Scope
+from helpt_contracts.types import Channel
+from helpt_intake.api import take_help_request, take_offer
+from helpt_intake.forms import N_, FormData, Problem, check_help_request, check_offer
+from helpt_intake.i18n import languages, translations
+from helpt_intake.settings import IntakeSettings
+from helpt_intake.web import catalogue_for, form_page, not_found, read_form, render, take_form
+from helpt_platform.auth import AuthError, Principal
+
+__all__ = ["console"]
+
+COOKIE = "helpt_operator_token"
+console = APIRouter(include_in_schema=False)
+_REFERENCE = re.compile(r"^[HV]-[A-Z2-9]{6}$")
+
+
+def operator(request: Request) -> Principal | None:
+    """The signed-in operator, or None (no cookie, a bad or expired token, another role)."""
+    return _operator(request, request.cookies.get(COOKIE))
+
+
+def _operator(request: Request, token: str | None) -> Principal | None:
+    if not token:
+        return None
+    try:
+        who = request.app.state.verifier().verify(f"Bearer {token}")
+    except AuthError:
+        return None
+    return who if who.has(Scope.INTAKE_LOOKUP) and who.has(Scope.INTAKE_SUBMIT) else None
+
+
+def _sign_in_first(lang: str) -> RedirectResponse:
+    return RedirectResponse(f"/{lang}/console/sign-in", status_code=303)
+
+
+def _staff_page(request: Request, lang: str, template: str, status: int = 200, **context: Any) -> Response:
+    return render(request, lang, template, status, staff=True, **context)
+
+
+@console.get("/{lang}/console/")
+async def console_home(request: Request, lang: str) -> Response:
+    if lang not in languages():
+        return not_found(request)
+    who = operator(request)
+    if who is None:
+        return _sign_in_first(lang)
+    return _staff_page(request, lang, "console/home.html", title=translations(lang).gettext("Phone console"),
+                       operator=who.sub)
+
+
+@console.get("/{lang}/console")
+async def console_without_slash(request: Request, lang: str) -> Response:
+    return RedirectResponse(f"/{lang}/console/", status_code=308) if lang in languages() else not_found(request)
+
+
+@console.get("/{lang}/console/sign-in")
+async def sign_in_form(request: Request, lang: str) -> Response:
+    if lang not in languages():
+        return not_found(request)
+    return render(request, lang, "console/sign_in.html", title=translations(lang).gettext("Sign in"))
+
+
+@console.post("/{lang}/console/sign-in")
+async def sign_in(request: Request, lang: str) -> Response:
+    if lang not in languages():
+        return not_found(request)
+    title = translations(lang).gettext("Sign in")
+    token = parse_qs((await request.body())[:16384].decode("utf-8", "replace")).get("token", [""])[0].strip()
+    if not token:
+        return render(request, lang, "console/sign_in.html", 400, title=title,
+                      errors={"token": Problem(N_("Enter your access token"))})
+    if _operator(request, token) is None:
+        return render(request, lang, "console/sign_in.html", 401, title=title, errors={"token": Problem(N_(
+            "This token is not valid, has expired, or is not a call-centre operator's"))})
+    response = RedirectResponse(f"/{lang}/console/", status_code=303)
+    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
+                        path="/", max_age=10 * 3600)
+    return response
+
+
+@console.post("/{lang}/console/sign-out")
+async def sign_out(lang: str) -> RedirectResponse:
+    response = RedirectResponse(f"/{lang if lang in languages() else 'nl'}/console/sign-in", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+# --- taking a call ---------------------------------------------------------------------------
+
+async def _phone_form(request: Request, lang: str, kind: str) -> Response:
+    if lang not in languages():
+        return not_found(request)
+    who = operator(request)
+    if who is None:
+        return _sign_in_first(lang)
+    catalogue = await catalogue_for(request)
+    gettext = translations(lang).gettext
+    template, title = ("help.html", gettext("New request")) if kind == "request" else ("offer.html", gettext("New offer"))
+    if request.method == "GET":
+        form = FormData()
+    else:
+        read = await read_form(request, lang)
+        if isinstance(read, Response):
+            return read
+        form = read
+    show = form_page(request, lang, template, title, request.url.path, form, catalogue, vacancy=None, staff=True)
+    if request.method == "GET":
+        return show(200, {})
+    settings: IntakeSettings = request.app.state.settings
+    check = check_help_request if kind == "request" else check_offer
+    checked = check(form, catalogue, region=settings.phone_region, postcode_pattern=settings.postcode_pattern)
+    if checked.model is not None:  # the operator's municipality, whatever the form says
+        checked.model = checked.model.model_copy(update={"tenant": who.tenant})
+    take = take_help_request if kind == "request" else take_offer
+
+    async def by_phone(request: Request, body: Any, desk: Any, key: str | None) -> Any:
+        return await take(request, body, desk, key, channel=Channel.PHONE, entered_by=who.sub)
+
+    reference, page = await take_form(request, lang, form, checked, by_phone, show, rate_limited=False)
+    return page or RedirectResponse(f"/{lang}/console/received/{reference}", status_code=303)
+
+
+@console.get("/{lang}/console/help")
+@console.post("/{lang}/console/help")
+async def phone_request(request: Request, lang: str) -> Response:
+    return await _phone_form(request, lang, "request")
+
+
+@console.get("/{lang}/console/offer")
+@console.post("/{lang}/console/offer")
+async def phone_offer(request: Request, lang: str) -> Response:
+    return await _phone_form(request, lang, "volunteer")
+
+
+@console.get("/{lang}/console/received/{reference}")
+async def taken_in(request: Request, lang: str, reference: str) -> Response:
+    if lang not in languages() or not _REFERENCE.match(reference):
+        return not_found(request)
+    if operator(request) is None:
+        return _sign_in_first(lang)
+    return _staff_page(request, lang, "console/received.html", title=translations(lang).gettext("Taken in"),
+                       reference=reference)
+
+
+# --- cases -----------------------------------------------------------------------------------
+
+def _case_context(lang: str, catalogue: Any) -> dict[str, Any]:
+    gettext = translations(lang).gettext
+    titles = {v.code: v.texts[lang].title for v in catalogue.vacancies}
+
+    def case_tasks(case: Any) -> str:
+        codes = list(getattr(case, "tasks", None) or ([case.task] if getattr(case, "task", None) else []))
+        return ", ".join(titles.get(code, code) for code in codes) or "—"
+
+    def when(moment: dt.datetime | None) -> str:
+        return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
+
+    return {
+        "case_tasks": case_tasks, "when": when,
+        "kinds": {"request": gettext("request"), "volunteer": gettext("offer")},
+        "statuses": {"received": gettext("waiting for a volunteer"), "offered": gettext("offered to volunteers"),
+                     "matched": gettext("matched"), "done": gettext("done"), "cancelled": gettext("cancelled")},
+        "channels": {"web": gettext("web"), "phone": gettext("phone"), "email": gettext("e-mail"),
+                     "partner": gettext("partner")},
+    }
+
+
+async def _cases_page(request: Request, lang: str, which: str) -> Response:
+    if lang not in languages():
+        return not_found(request)
+    who = operator(request)
+    if who is None:
+        return _sign_in_first(lang)
+    gettext = translations(lang).gettext
+    book = request.app.state.cases()
+    context = _case_context(lang, await catalogue_for(request))
+    if which == "search":
+        form = FormData(values={k: request.query_params.get(k, "").strip()[:200] for k in ("phone", "email")})
+        cases = None
+        if form.get("phone") or form.get("email"):
+            cases = await book.search(who.tenant, phone=form.get("phone") or None, email=form.get("email") or None)
+        return _staff_page(request, lang, "console/cases.html", title=gettext("Find earlier contacts"), searching=True,
+                           form=form, cases=cases, empty=gettext("Nobody with this phone number or e-mail address has contacted us before."),
+                           intro=gettext("The number or address is not stored or searched as you type it: gdpr turns it into a keyed fingerprint, and we look for cases with the same fingerprint."),
+                           **context)
+    if which == "mine":
+        cases = await book.entered_by(who.tenant, who.sub)
+        return _staff_page(request, lang, "console/cases.html", title=gettext("My cases"), cases=cases,
+                           intro=gettext("Everything you took in on the phone, with where it stands now; the newest change first."),
+                           empty=gettext("You have not taken in any case yet."), **context)
+    cases = await book.waiting_too_long(who.tenant, dt.datetime.now(dt.UTC))
+    return _staff_page(request, lang, "console/cases.html", title=gettext("Call-back list"), cases=cases,
+                       intro=gettext("Requests that have waited too long without a volunteer: urgent ones first, then the oldest. Call the person, and tell the coordinators."),
+                       empty=gettext("No request is waiting too long."), **context)
+
+
+@console.get("/{lang}/console/search")
+async def search(request: Request, lang: str) -> Response:
+    return await _cases_page(request, lang, "search")
+
+
+@console.get("/{lang}/console/my-cases")
+async def my_cases(request: Request, lang: str) -> Response:
+    return await _cases_page(request, lang, "mine")
+
+
+@console.get("/{lang}/console/call-backs")
+async def call_backs(request: Request, lang: str) -> Response:
+    return await _cases_page(request, lang, "call-backs")
