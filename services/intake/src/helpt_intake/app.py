@@ -11,6 +11,9 @@ from fastapi.responses import JSONResponse
 from helpt_contracts.events import Event
 from helpt_contracts.roles import Role
 from helpt_intake.api import router
+from helpt_intake.case_events import case_status_router
+from helpt_intake.cases import CaseBook
+from helpt_intake.console_api import console_router
 from helpt_intake.settings import IntakeSettings
 from helpt_intake.submissions import Intake
 from helpt_platform.auth import issue_token, local_secret
@@ -29,8 +32,8 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         settings,
         title="Helpt intake",
         description="Where every request for help and every offer arrives: web forms, phone console, e-mail, API.",
-        kafka_consumers=[gdpr_command_router],
-        http_routers=[router],
+        kafka_consumers=[gdpr_command_router, case_status_router],
+        http_routers=[router, console_router],
     )
     app.state.settings = settings
     secret = functools.cache(lambda: local_secret(settings.jwt_secret_file))  # read on first use, not at import
@@ -48,6 +51,15 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         return built[0]
 
     app.state.intake = intake
+    app.state.token_verifier = functools.cache(settings.token_verifier)  # built on first use: it may read the secret file
+    books: list[CaseBook] = []
+
+    def case_book() -> CaseBook:
+        if not books:
+            books.append(CaseBook(settings, app.state.runtime.db, gdpr))
+        return books[0]
+
+    app.state.case_book = case_book
 
     @app.middleware("http")
     async def refuse_unreadable_bodies(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -23,3 +23,5 @@ class IntakeSettings(ServiceSettings):
     default_tenant: str = Field(default="leuven", description="Tenant of submissions that name none.")
     privacy_notice_version: str = Field(default="2026-03", description="Version of the privacy notice shown on every form.")
     help_phone: str = Field(default="016 27 27 72", description="The help desk's phone number, given when something is down.")
+    call_back_after_hours: float = Field(default=4, gt=0, le=24 * 30,
+                                         description="A help request still without a match after this long goes on the operators' call-back list.")
