@@ -20,11 +20,13 @@ from helpt_contracts import topics
 from helpt_contracts.envelope import Envelope, decode_event, encode_event
 from helpt_contracts.events import (
     Event,
+    HelpRequestCancelled,
     HelpRequested,
     MatchAccepted,
     MatchCompleted,
     MatchDeclined,
     MatchProposed,
+    RequestCancellationReason,
     VolunteerRegistered,
 )
 from helpt_contracts.roles import Role
@@ -244,6 +246,20 @@ def test_a_request_whose_offers_all_lapse_is_waiting_again(stack):
     assert status_of(client, operator, case_id) == "offered"
     publish(settings, match(MatchDeclined, case_id, b, reason="expired"))
     eventually(lambda: status_of(client, operator, case_id), lambda s: s == "received", "waiting again")
+
+
+def test_a_withdrawn_request_is_cancelled_and_a_late_match_does_not_revive_it(stack):
+    client, settings, secret = stack
+    operator = bearer(secret, Role.OPERATOR, "operator-status")
+    case_id = submit(client, operator)
+    a = uuid.uuid4()
+    publish(settings, match(MatchProposed, case_id, a))
+    publish(settings, HelpRequestCancelled(tenant="leuven", request_id=uuid.UUID(case_id),
+                                           reason=RequestCancellationReason.NO_LONGER_NEEDED))
+    eventually(lambda: status_of(client, operator, case_id), lambda s: s == "cancelled", "cancelled")
+    publish(settings, match(MatchAccepted, case_id, a))
+    eventually(lambda: case_doc(settings, case_id)["version"], lambda v: v == 3, "the late acceptance recorded")
+    assert status_of(client, operator, case_id) == "cancelled"
 
 
 # --- call-backs ------------------------------------------------------------------------------

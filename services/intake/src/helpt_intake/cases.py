@@ -7,6 +7,9 @@ each case keeps in `contact_index`.
 `CaseBook.apply` keeps a case's status in step with matching's events, once per event: the event
 id is recorded in the same single-document update that applies it, guarded by the version read,
 so a redelivery or a concurrent writer changes nothing twice (FerretDB has no transactions).
+
+The console's pages get the service's book from `request.app.state.case_book()` (as the JSON API
+in `console_api` does) and render `CaseView`s.
 """
 
 from __future__ import annotations
