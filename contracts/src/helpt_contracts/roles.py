@@ -98,7 +98,7 @@ ROLE_SCOPES: MappingProxyType[Role, frozenset[Scope]] = MappingProxyType(
                 Scope.GDPR_REVEAL,
             }
         ),
-        Role.PARTNER: frozenset({Scope.MATCHING_POST_NEEDS, Scope.MATCHING_READ, Scope.GDPR_REVEAL}),
+        Role.PARTNER: frozenset({Scope.INTAKE_SUBMIT, Scope.MATCHING_POST_NEEDS, Scope.MATCHING_READ, Scope.GDPR_REVEAL}),
         Role.VOLUNTEER: frozenset({Scope.MATCHING_RESPOND, Scope.GDPR_REVEAL}),
         Role.DPO: frozenset({Scope.GDPR_AUDIT, Scope.GDPR_EXPORT, Scope.GDPR_ERASE, Scope.GDPR_REVEAL}),
         Role.CRISIS_LEAD: frozenset({Scope.GDPR_PURGE_APPROVE, Scope.MATCHING_STATISTICS}),

@@ -26,6 +26,8 @@ from helpt_gdpr.app import create_app as create_gdpr
 from helpt_gdpr.settings import GdprSettings
 from helpt_intake.app import create_app
 from helpt_intake.settings import IntakeSettings
+from helpt_contracts.roles import Role
+from helpt_platform.auth import issue_token, local_secret
 from helpt_platform.testing import CHROMIUM_ARGS, axe_violations, chromium_path, eventually, serve_in_thread
 
 pytestmark = [pytest.mark.infra, pytest.mark.browser]
@@ -43,7 +45,8 @@ def site(infra, tmp_path_factory):
         gdpr_url = stack.enter_context(serve_in_thread(create_gdpr(
             GdprSettings(**common, mongodb_database=f"helpt_gdpr_{run}", key_dir=tmp / "keys"))))
         settings = IntakeSettings(**common, mongodb_database=f"helpt_intake_{run}", gdpr_url=gdpr_url,
-                                  form_rate_limit=3, trust_forwarded_for=True)
+                                  form_rate_limit=3, trust_forwarded_for=True,
+                                  call_back_after_hours=0.001)  # 3.6 s: the call-back list fills during the test
         base = stack.enter_context(serve_in_thread(create_app(settings)))
         eventually(lambda: httpx.get(f"{base}/readyz").status_code, lambda s: s == 200, "intake ready")
         yield base, settings
@@ -230,3 +233,80 @@ def test_unknown_pages_and_languages_get_a_404_page(site):
     assert httpx.get(f"{base}/en/offer/juggling").status_code == 404
     unknown = httpx.get(f"{base}/de/", headers={"accept-language": "fr"})
     assert unknown.status_code == 404 and "Page introuvable" in unknown.text
+
+
+def sign_in(page, base: str, settings: IntakeSettings, role: Role, lang: str = "nl", sub: str = "operator-7") -> None:
+    token = issue_token(local_secret(settings.jwt_secret_file), sub=sub, role=role, tenant="leuven")
+    page.goto(f"{base}/{lang}/console/sign-in")
+    page.locator("#token").fill(token)
+    page.locator("button[type=submit]").last.click()
+
+
+def test_an_operator_takes_a_call_finds_the_caller_again_and_follows_the_case(site, browser):
+    base, settings = site
+    page = browser.new_page()
+    page.goto(f"{base}/nl/console/")
+    assert page.url.endswith("/nl/console/sign-in"), "the console is not shown without signing in"
+    sign_in(page, base, settings, Role.VOLUNTEER)
+    assert "niet van een medewerker van het callcenter" in page.locator(".error-summary").inner_text()
+
+    sign_in(page, base, settings, Role.OPERATOR)
+    page.get_by_role("link", name="Nieuwe hulpvraag").first.click()
+    page.get_by_label("Boodschappen doen").check()
+    page.get_by_label("Dringend, vandaag").check()
+    page.get_by_label("Postcode").fill("3012")
+    page.get_by_label("Nederlands").check()
+    page.get_by_label("Naam", exact=True).fill("Meneer Canary Phone")
+    page.get_by_label("Telefoonnummer").fill("016 22 33 44")
+    page.get_by_label("Ik las de privacyverklaring voor aan de beller, en die gaat akkoord.").check()
+    page.get_by_role("button", name="Vraag hulp").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Genoteerd"
+    reference = page.locator(".reference").inner_text()
+
+    mine = [e for _, e in published(settings, HelpRequested.TOPIC) if e.reference == reference]
+    assert len(mine) == 1
+    assert mine[0].channel == Channel.PHONE and mine[0].entered_by == "operator-7" and mine[0].urgency == "urgent"
+    assert mine[0].privacy_notice_version == settings.privacy_notice_version
+
+    page.goto(f"{base}/nl/console/my-cases")
+    row = page.locator("tr", has_text=reference)
+    assert "wacht op een vrijwilliger" in row.inner_text() and "dringend" in row.inner_text()
+    page.goto(f"{base}/nl/console/search")
+    page.get_by_label("Telefoonnummer").fill("+32 16 22 33 44")  # the same number, written another way
+    page.get_by_role("button", name="Zoeken").click()
+    assert page.locator("tbody tr", has_text=reference).count() == 1
+    page.get_by_label("Telefoonnummer").fill("016 99 99 99")
+    page.get_by_role("button", name="Zoeken").click()
+    assert page.locator("tbody tr", has_text=reference).count() == 0
+    assert "Niemand met dit telefoonnummer" in page.locator("tbody").inner_text()
+    listed = eventually(lambda: (page.goto(f"{base}/nl/console/call-backs"), page.locator("tbody").inner_text())[1],
+                        lambda text: reference in text, "the unmatched request on the call-back list", seconds=30)
+    assert reference in listed
+    assert "Meneer Canary Phone" not in page.content() and "22 33 44" not in page.content(), "no personal data on the lists"
+
+
+def test_every_console_page_and_error_state_passes_axe_in_every_language(site, browser):
+    base, settings = site
+    page = browser.new_page()
+    problems: dict[str, list[str]] = {}
+    for lang in LANGUAGES:
+        page.goto(f"{base}/{lang}/console/sign-in")
+        problems[f"{lang} sign-in"] = axe_violations(page)
+        page.locator("button[type=submit]").last.click()
+        assert page.locator(".error-summary").count() == 1
+        problems[f"{lang} sign-in (error)"] = axe_violations(page)
+        sign_in(page, base, settings, Role.OPERATOR, lang)
+        for path in ("", "help", "offer", "search", "search?phone=016223344", "search?phone=12", "my-cases", "call-backs",
+                     "received/H-ABCDEF"):
+            page.goto(f"{base}/{lang}/console/{path}")
+            problems[f"{lang} console/{path}"] = axe_violations(page)
+        for form in ("help", "offer"):
+            page.goto(f"{base}/{lang}/console/{form}")
+            page.locator("main button[type=submit]").click()
+            assert page.locator(".error-summary").count() == 1
+            problems[f"{lang} console/{form} (errors)"] = axe_violations(page)
+        page.goto(f"{base}/{lang}/console/search?phone=12")
+        assert page.locator(".error-summary").count() == 1, "a number that is none gets a clear error"
+        page.locator("header button[type=submit]").click()  # sign out
+        assert page.url.endswith(f"/{lang}/console/sign-in")
+    assert {where: found for where, found in problems.items() if found} == {}

@@ -36,6 +36,7 @@ __all__ = [
 
 Languages = Annotated[list[LanguageCode], Field(min_length=1, max_length=10)]
 Reference = Annotated[str, Field(pattern=r"^[A-Z0-9-]{4,20}$")]
+StaffId = Annotated[str, Field(min_length=1, max_length=100)]
 
 
 class Urgency(StrEnum):
@@ -88,6 +89,9 @@ class HelpRequested(_HelpRequestEvent):
         default=None, description="The partner organisation that asks, or whose network the requester belongs to."
     )
     privacy_notice_version: str = Field(min_length=1, max_length=40, description="Version of the privacy notice consented to.")
+    entered_by: StaffId | None = Field(
+        default=None, description="Staff id of the operator who entered it during a call; none for self-service."
+    )
     personal: SealedPersonalData
 
 
@@ -134,6 +138,9 @@ class VolunteerRegistered(_VolunteerEvent):
         default_factory=list, description="Trusted networks (clubs, neighbourhood groups, partners) the volunteer belongs to."
     )
     privacy_notice_version: str = Field(min_length=1, max_length=40, description="Version of the privacy notice consented to.")
+    entered_by: StaffId | None = Field(
+        default=None, description="Staff id of the operator who entered it during a call; none for self-service."
+    )
     personal: SealedPersonalData
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -9,13 +10,15 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from helpt_contracts.events import HelpRequested, Urgency, VolunteerRegistered
+from helpt_contracts.roles import Role, Scope
 from helpt_contracts.sealed import PersonalField, SealedField
 from helpt_contracts.types import Channel, CompetenceCode, LanguageCode, OrganisationId, Postcode, TaskCode, TimeWindow, WeeklySlot
 from helpt_intake.catalogue import load_catalogue
+from helpt_intake.staff import Caller, require
 from helpt_intake.submissions import Intake
-from helpt_platform.auth import Refusal
+from helpt_platform.auth import AuthError, Principal, Refusal
 
-__all__ = ["Accepted", "Contact", "HelpRequestIn", "VolunteerIn", "router", "take_help_request", "take_offer"]
+__all__ = ["Accepted", "Channelled", "Contact", "HelpRequestIn", "VolunteerIn", "router", "take_help_request", "take_offer"]
 
 router = APIRouter(prefix="/api/v1", tags=["intake"])
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -100,45 +103,88 @@ async def vacancies(lang: Annotated[str, Query(pattern=r"^[a-z]{2}$")] = "nl") -
     return [{"code": v.code, "collective": v.collective, "visit": v.visit, **v.texts[lang].model_dump()} for v in catalogue.vacancies]
 
 
+@dataclass(frozen=True)
+class Channelled:
+    """How a submission came in, from its token: no token is a citizen's own web form."""
+
+    channel: Channel
+    tenant: str
+    entered_by: str | None = None
+    organisation: str | None = None
+
+
+def _channel(who: Principal | None, asked_tenant: str | None, default_tenant: str) -> Channelled:
+    if who is None:
+        return Channelled(Channel.WEB, asked_tenant or default_tenant)
+    require(who, Scope.INTAKE_SUBMIT)
+    if asked_tenant and asked_tenant != who.tenant:
+        raise AuthError(403, "the token belongs to another municipality")
+    if who.role is Role.OPERATOR:
+        return Channelled(Channel.PHONE, who.tenant, entered_by=who.sub)
+    if who.role is Role.PARTNER:
+        if not who.organisation:
+            raise AuthError(403, "a partner token must name its organisation")
+        return Channelled(Channel.PARTNER, who.tenant, organisation=who.organisation)
+    return Channelled(Channel.WEB, who.tenant)
+
+
 async def take_help_request(request: Request, body: HelpRequestIn, desk: Intake, idempotency_key: str | None,
-                            *, channel: Channel = Channel.WEB, entered_by: str | None = None) -> Accepted:
-    """Seal, keep and publish one help request, whichever channel brought it."""
-    _known_tasks(body.task)
+                            via: Channelled) -> Accepted:
+    """Seal, keep and publish one help request, whichever channel brought it (API, web form, console)."""
     settings = request.app.state.settings
-    tenant = body.tenant or settings.default_tenant
+    organisation = body.organisation
+    if via.organisation:
+        if organisation and organisation != via.organisation:
+            raise AuthError(403, "a partner asks for help only in its own organisation's name")
+        organisation = via.organisation
+    _known_tasks(body.task)
 
     def build(case_id: UUID, reference: str, subject_id: UUID, sealed: dict[PersonalField, SealedField]) -> HelpRequested:
-        fields = body.model_dump(exclude={"tenant", "consent", "contact"})
-        return HelpRequested(tenant=tenant, request_id=case_id, reference=reference, subject_id=subject_id, channel=channel,
+        fields = body.model_dump(exclude={"tenant", "consent", "contact", "organisation"})
+        return HelpRequested(tenant=via.tenant, request_id=case_id, reference=reference, subject_id=subject_id, channel=via.channel,
+                             entered_by=via.entered_by, organisation=organisation,
                              privacy_notice_version=settings.privacy_notice_version, personal=sealed, **fields)
 
-    received = await desk.submit(kind="request", tenant=tenant, idempotency_key=idempotency_key,
-                                 personal=body.contact.personal(), build=build)
+    received = await desk.submit(kind="request", tenant=via.tenant, idempotency_key=idempotency_key,
+                                 personal=body.contact.personal(), build=build, channel=via.channel, entered_by=via.entered_by)
     return Accepted(id=received.id, reference=received.reference)
 
 
 async def take_offer(request: Request, body: VolunteerIn, desk: Intake, idempotency_key: str | None,
-                            *, channel: Channel = Channel.WEB, entered_by: str | None = None) -> Accepted:
-    """Seal, keep and publish one offer of help, whichever channel brought it."""
-    _known_tasks(*body.tasks)
+                     via: Channelled) -> Accepted:
+    """Seal, keep and publish one offer of help, whichever channel brought it; a partner's volunteer joins its network."""
     settings = request.app.state.settings
-    tenant = body.tenant or settings.default_tenant
+    networks = list(body.networks)
+    if via.organisation and via.organisation not in networks:
+        networks.append(via.organisation)
+    _known_tasks(*body.tasks)
 
     def build(case_id: UUID, reference: str, subject_id: UUID, sealed: dict[PersonalField, SealedField]) -> VolunteerRegistered:
-        fields = body.model_dump(exclude={"tenant", "consent", "contact"})
-        return VolunteerRegistered(tenant=tenant, volunteer_id=case_id, subject_id=subject_id, channel=channel,
+        fields = body.model_dump(exclude={"tenant", "consent", "contact", "networks"})
+        return VolunteerRegistered(tenant=via.tenant, volunteer_id=case_id, subject_id=subject_id, channel=via.channel,
+                                   entered_by=via.entered_by, networks=networks,
                                    privacy_notice_version=settings.privacy_notice_version, personal=sealed, **fields)
 
-    received = await desk.submit(kind="volunteer", tenant=tenant, idempotency_key=idempotency_key,
-                                 personal=body.contact.personal(), build=build)
+    received = await desk.submit(kind="volunteer", tenant=via.tenant, idempotency_key=idempotency_key,
+                                 personal=body.contact.personal(), build=build, channel=via.channel, entered_by=via.entered_by)
     return Accepted(id=received.id, reference=received.reference)
 
 
-@router.post("/help-requests", status_code=202, response_model=Accepted, summary="Ask for help")
-async def ask_for_help(body: HelpRequestIn, request: Request, desk: Intaking, idempotency_key: IdempotencyKey = None) -> Accepted:
-    return await take_help_request(request, body, desk, idempotency_key)
+_TOKEN_RESPONSES = {401: {"description": "Bad or expired token"}, 403: {"description": "Role may not submit, or another tenant"}}
 
 
-@router.post("/volunteers", status_code=202, response_model=Accepted, summary="Offer help")
-async def offer_help(body: VolunteerIn, request: Request, desk: Intaking, idempotency_key: IdempotencyKey = None) -> Accepted:
-    return await take_offer(request, body, desk, idempotency_key)
+@router.post("/help-requests", status_code=202, response_model=Accepted, summary="Ask for help", responses=_TOKEN_RESPONSES)
+async def ask_for_help(body: HelpRequestIn, request: Request, desk: Intaking, who: Caller,
+                       idempotency_key: IdempotencyKey = None) -> Accepted:
+    """Without a token: a citizen's web form. An operator's token: entered during a call (channel phone).
+    A partner's token: the partner organisation asks (channel partner)."""
+    via = _channel(who, body.tenant, request.app.state.settings.default_tenant)
+    return await take_help_request(request, body, desk, idempotency_key, via)
+
+
+@router.post("/volunteers", status_code=202, response_model=Accepted, summary="Offer help", responses=_TOKEN_RESPONSES)
+async def offer_help(body: VolunteerIn, request: Request, desk: Intaking, who: Caller,
+                     idempotency_key: IdempotencyKey = None) -> Accepted:
+    """Channels as for help requests; a volunteer a partner registers joins that partner's network."""
+    via = _channel(who, body.tenant, request.app.state.settings.default_tenant)
+    return await take_offer(request, body, desk, idempotency_key, via)

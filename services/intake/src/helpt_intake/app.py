@@ -11,6 +11,9 @@ from fastapi.responses import JSONResponse
 from helpt_contracts.events import Event
 from helpt_contracts.roles import Role
 from helpt_intake.api import router
+from helpt_intake.case_events import case_status_router
+from helpt_intake.cases import CaseBook
+from helpt_intake.console_api import console_router
 from helpt_intake.console import console
 from helpt_intake.web import RateLimiter, pages
 from helpt_intake.settings import IntakeSettings
@@ -31,12 +34,11 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         settings,
         title="Helpt intake",
         description="Where every request for help and every offer arrives: web forms, phone console, e-mail, API.",
-        kafka_consumers=[gdpr_command_router],
-        http_routers=[router, console, pages],  # pages last: it answers every other /<lang>/ address
+        kafka_consumers=[gdpr_command_router, case_status_router],
+        http_routers=[router, console_router, console, pages],  # pages last: it answers every other /<lang>/ address
     )
     app.state.settings = settings
     app.state.form_limiter = RateLimiter(settings.form_rate_limit, settings.form_rate_window_s)
-    app.state.verifier = functools.cache(settings.token_verifier)
     secret = functools.cache(lambda: local_secret(settings.jwt_secret_file))  # read on first use, not at import
     gdpr = GdprClient(settings.gdpr_url, lambda tenant: issue_token(secret(), sub="intake", role=Role.SERVICE, tenant=tenant))
     built: list[Intake] = []
@@ -52,6 +54,15 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         return built[0]
 
     app.state.intake = intake
+    app.state.token_verifier = functools.cache(settings.token_verifier)  # built on first use: it may read the secret file
+    books: list[CaseBook] = []
+
+    def case_book() -> CaseBook:
+        if not books:
+            books.append(CaseBook(settings, app.state.runtime.db, gdpr))
+        return books[0]
+
+    app.state.case_book = case_book
 
     @app.middleware("http")
     async def refuse_unreadable_bodies(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -22,12 +22,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from helpt_contracts.roles import Scope
 from helpt_contracts.types import Channel
-from helpt_intake.api import take_help_request, take_offer
+from helpt_intake.api import Channelled, take_help_request, take_offer
 from helpt_intake.forms import N_, FormData, Problem, check_help_request, check_offer
 from helpt_intake.i18n import languages, translations
 from helpt_intake.settings import IntakeSettings
 from helpt_intake.web import catalogue_for, form_page, not_found, read_form, render, take_form
-from helpt_platform.auth import AuthError, Principal
+from helpt_platform.auth import AuthError, Principal, Refusal
 
 __all__ = ["console"]
 
@@ -45,7 +45,7 @@ def _operator(request: Request, token: str | None) -> Principal | None:
     if not token:
         return None
     try:
-        who = request.app.state.verifier().verify(f"Bearer {token}")
+        who = request.app.state.token_verifier().verify(f"Bearer {token}")
     except AuthError:
         return None
     return who if who.has(Scope.INTAKE_LOOKUP) and who.has(Scope.INTAKE_SUBMIT) else None
@@ -131,14 +131,9 @@ async def _phone_form(request: Request, lang: str, kind: str) -> Response:
     settings: IntakeSettings = request.app.state.settings
     check = check_help_request if kind == "request" else check_offer
     checked = check(form, catalogue, region=settings.phone_region, postcode_pattern=settings.postcode_pattern)
-    if checked.model is not None:  # the operator's municipality, whatever the form says
-        checked.model = checked.model.model_copy(update={"tenant": who.tenant})
     take = take_help_request if kind == "request" else take_offer
-
-    async def by_phone(request: Request, body: Any, desk: Any, key: str | None) -> Any:
-        return await take(request, body, desk, key, channel=Channel.PHONE, entered_by=who.sub)
-
-    reference, page = await take_form(request, lang, form, checked, by_phone, show, rate_limited=False)
+    by_phone = Channelled(Channel.PHONE, who.tenant, entered_by=who.sub)  # the operator's municipality and name
+    reference, page = await take_form(request, lang, form, checked, take, show, rate_limited=False, via=by_phone)
     return page or RedirectResponse(f"/{lang}/console/received/{reference}", status_code=303)
 
 
@@ -194,21 +189,27 @@ async def _cases_page(request: Request, lang: str, which: str) -> Response:
     if who is None:
         return _sign_in_first(lang)
     gettext = translations(lang).gettext
-    book = request.app.state.cases()
+    book = request.app.state.case_book()
     context = _case_context(lang, await catalogue_for(request))
     if which == "search":
         form = FormData(values={k: request.query_params.get(k, "").strip()[:200] for k in ("phone", "email")})
-        cases = None
+        cases, errors = None, {}
         if form.get("phone") or form.get("email"):
-            cases = await book.search(who.tenant, phone=form.get("phone") or None, email=form.get("email") or None)
-        return _staff_page(request, lang, "console/cases.html", title=gettext("Find earlier contacts"), searching=True,
-                           form=form, cases=cases, empty=gettext("Nobody with this phone number or e-mail address has contacted us before."),
+            try:
+                cases = await book.search(who.tenant, phone=form.get("phone") or None, email=form.get("email") or None)
+            except Refusal as refusal:
+                if refusal.status >= 500:
+                    raise
+                errors = {"phone" if form.get("phone") else "email": Problem(N_(
+                    "This is not a phone number or e-mail address we can search for; check it and try again"))}
+        return _staff_page(request, lang, "console/cases.html", 422 if errors else 200, title=gettext("Find earlier contacts"),
+                           searching=True, form=form, cases=cases, errors=errors, empty=gettext("Nobody with this phone number or e-mail address has contacted us before."),
                            intro=gettext("The number or address is not stored or searched as you type it: gdpr turns it into a keyed fingerprint, and we look for cases with the same fingerprint."),
                            **context)
     if which == "mine":
         cases = await book.entered_by(who.tenant, who.sub)
         return _staff_page(request, lang, "console/cases.html", title=gettext("My cases"), cases=cases,
-                           intro=gettext("Everything you took in on the phone, with where it stands now; the newest change first."),
+                           intro=gettext("Everything you took in on the phone, with where it stands now; the newest first."),
                            empty=gettext("You have not taken in any case yet."), **context)
     cases = await book.waiting_too_long(who.tenant, dt.datetime.now(dt.UTC))
     return _staff_page(request, lang, "console/cases.html", title=gettext("Call-back list"), cases=cases,

@@ -30,3 +30,5 @@ class IntakeSettings(ServiceSettings):
     form_rate_window_s: int = Field(default=600, ge=1, description="The rate limit's window, in seconds.")
     trust_forwarded_for: bool = Field(
         default=False, description="Take the client's address from X-Forwarded-For (only behind a proxy that sets it).")
+    call_back_after_hours: float = Field(default=4, gt=0, le=24 * 30,
+                                         description="A help request still without a match after this long goes on the operators' call-back list.")

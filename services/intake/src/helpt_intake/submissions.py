@@ -20,7 +20,9 @@ from pymongo.errors import DuplicateKeyError
 
 from helpt_contracts.events import Event
 from helpt_contracts.sealed import PersonalField, SealedField
+from helpt_contracts.types import Channel
 from helpt_intake.settings import IntakeSettings
+from helpt_intake.status import CaseStatus
 from helpt_platform.auth import Refusal
 from helpt_platform.gdpr_client import GdprClient, GdprUnavailable
 from helpt_platform.logs import get_logger
@@ -38,6 +40,14 @@ class Received:
 
     id: UUID
     reference: str
+
+
+def case_facts(event: Event) -> dict[str, Any]:
+    """The non-personal facts of a submission that the console shows and matching works with."""
+    facts = {name: getattr(event, name) for name in ("task", "tasks", "postcode", "volunteers_needed", "organisation", "networks")
+             if hasattr(event, name)}
+    urgency = getattr(event, "urgency", None)
+    return {**facts, "urgency": urgency.value if urgency is not None else None}
 
 
 def new_reference(prefix: str) -> str:
@@ -61,8 +71,13 @@ class Intake:
                             f"or call {self._settings.help_phone}.")
 
     async def submit(self, *, kind: str, tenant: str, idempotency_key: str | None,
-                     personal: dict[PersonalField, str], build: BuildEvent) -> Received:
-        """Seal, keep and publish one submission; the same idempotency key gives the same answer."""
+                     personal: dict[PersonalField, str], build: BuildEvent,
+                     channel: Channel, entered_by: str | None = None) -> Received:
+        """Seal, keep and publish one submission; the same idempotency key gives the same answer.
+
+        `channel` and `entered_by` (the operator's staff id for a call) are kept on the case for
+        the phone console; `build` must put the same ones on the event.
+        """
         if tenant not in self._settings.tenant_ids:
             raise Refusal(422, f"unknown municipality: {tenant}")
         key_id = f"{tenant}:{kind}:{idempotency_key}" if idempotency_key else None
@@ -75,28 +90,48 @@ class Intake:
             if not self._kafka_ready():
                 raise self._unavailable()
             try:
+                contact_index = await self._contact_index(tenant, personal)
                 subject_id, sealed = await self._gdpr.seal(tenant, personal)
             except GdprUnavailable:
                 raise self._unavailable() from None
+            event = build(case_id, reference, subject_id, sealed)
+            if getattr(event, "channel", channel) != channel or getattr(event, "entered_by", entered_by) != entered_by:
+                raise ValueError("the event's channel or operator differs from the submission's")
+            now = dt.datetime.now(dt.UTC)
             await self._cases.insert_one({
                 "_id": case_id, "tenant": tenant, "subject_ids": [subject_id], "kind": kind, "reference": reference,
-                "status": "received", "personal": {f.value: s.model_dump() for f, s in sealed.items()},
-                "created_at": dt.datetime.now(dt.UTC),
+                "channel": channel.value, "entered_by": entered_by, **case_facts(event),
+                "status": CaseStatus.RECEIVED.value, "status_at": now, "contact_index": contact_index,
+                "matches": {}, "applied": [], "version": 0,
+                "personal": {f.value: s.model_dump() for f, s in sealed.items()}, "created_at": now,
             })
             try:
-                await self._publish(build(case_id, reference, subject_id, sealed))
+                await self._publish(event)
             except Exception as exc:  # noqa: BLE001 — any failure to publish: undo, and say so
                 await self._cases.delete_one({"_id": case_id})
                 log.warning("publish failed; submission undone", error=type(exc).__name__)
                 raise self._unavailable() from None
-        except Refusal:
+        except Exception:  # a refusal, or a bug: either way the key must not stay claimed
             if key_id:
                 await self._keys.delete_one({"_id": key_id, "state": "pending"})
             raise
         if key_id:
             await self._keys.update_one({"_id": key_id}, {"$set": {"state": "done", "case_id": case_id, "reference": reference}})
-        log.info("submission received", kind=kind, tenant=tenant, case_id=str(case_id))
+        log.info("submission received", kind=kind, tenant=tenant, case_id=str(case_id), channel=channel.value)
         return Received(case_id, reference)
+
+    async def _contact_index(self, tenant: str, personal: dict[PersonalField, str]) -> list[str]:
+        """gdpr's blind indexes of the phone number and e-mail address, so the console finds earlier contacts."""
+        phone, email = personal.get(PersonalField.PHONE), personal.get(PersonalField.EMAIL)
+        if not (phone or email):
+            return []
+        try:
+            found = await self._gdpr.blind_indexes(tenant, phone=phone, email=email)
+        except Refusal as refusal:
+            if refusal.status == 422:  # gdpr's reason names the kind of value, never the value
+                raise Refusal(422, f"check the contact details: {refusal.reason}") from None
+            raise
+        return [value for value in (found.get("phone"), found.get("email")) if value]
 
     async def _claim(self, key_id: str, tenant: str) -> Received | None:
         """None when this key is new (now claimed); the earlier answer when it was used before."""

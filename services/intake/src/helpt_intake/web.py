@@ -23,7 +23,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from helpt_intake.api import take_help_request, take_offer
+from helpt_contracts.types import Channel
+from helpt_intake.api import Channelled, take_help_request, take_offer
 from helpt_intake.catalogue import Catalogue, load_catalogue
 from helpt_intake.forms import (
     COMPETENCES,
@@ -109,7 +110,7 @@ def _client(request: Request) -> str:
 
 
 async def catalogue_for(request: Request) -> Catalogue:
-    return loadcatalogue_for()
+    return load_catalogue()
 
 
 def _problem(request: Request, lang: str, status: int, heading: str, message: str) -> HTMLResponse:
@@ -211,7 +212,8 @@ FormTaker = Callable[..., Any]
 
 
 async def take_form(request: Request, lang: str, form: FormData, checked: Checked, take: FormTaker,
-                    show: Callable[[int, Errors], Response], *, rate_limited: bool) -> tuple[str | None, Response | None]:
+                    show: Callable[[int, Errors], Response], *, rate_limited: bool,
+                    via: Channelled | None = None) -> tuple[str | None, Response | None]:
     """Submit a checked form; (reference, None) when taken, else (None, the form again with why)."""
     if checked.errors or checked.model is None:
         return None, show(422, checked.errors)
@@ -221,10 +223,11 @@ async def take_form(request: Request, lang: str, form: FormData, checked: Checke
         return None, show(429, {"_rate": Problem(N_(
             "Many forms were sent from this connection in a short time. Please wait a few minutes and send "
             "it again, or call %(phone)s."), (("phone", settings.help_phone),))})
+    via = via or Channelled(Channel.WEB, settings.default_tenant)
     key = form.get("submission")
     key = key if re.fullmatch(r"[0-9a-f-]{36}", key) else None
     try:
-        accepted = await take(request, checked.model, request.app.state.intake(), key)
+        accepted = await take(request, checked.model, request.app.state.intake(), key, via)
     except Refusal as refusal:
         message = N_("We cannot take your message right now. Please try again in a few minutes, or call %(phone)s.")
         return None, show(refusal.status if refusal.status >= 500 else 422,
