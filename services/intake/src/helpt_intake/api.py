@@ -1,17 +1,16 @@
-"""Intake's JSON API: vacancies, help requests and offers of help."""
+"""Intake's JSON API: help requests and offers of help (the vacancies: `catalogue_api`)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from helpt_contracts.events import HelpRequested, Urgency, VolunteerRegistered
 from helpt_contracts.sealed import PersonalField, SealedField
 from helpt_contracts.types import Channel, CompetenceCode, LanguageCode, OrganisationId, Postcode, TaskCode, TimeWindow, WeeklySlot
-from helpt_intake.catalogue import load_catalogue
 from helpt_intake.submissions import Intake
 from helpt_platform.auth import Refusal
 
@@ -85,26 +84,19 @@ async def intake(request: Request) -> Intake:
 Intaking = Annotated[Intake, Depends(intake)]
 
 
-def _known_tasks(*codes: str) -> None:
-    catalogue = load_catalogue()
+async def _known_tasks(request: Request, tenant: str, *codes: str) -> None:
+    # Only what the tenant has published: a vacancy still in a draft is unknown to the public.
+    catalogue = await request.app.state.catalogues().published(tenant)
     unknown = [c for c in codes if not catalogue.has(c)]
     if unknown:
         raise Refusal(422, f"unknown vacancy: {', '.join(unknown)}")
 
 
-@router.get("/vacancies", summary="The published vacancies, in one language")
-async def vacancies(lang: Annotated[str, Query(pattern=r"^[a-z]{2}$")] = "nl") -> list[dict]:
-    catalogue = load_catalogue()
-    if lang not in catalogue.languages:
-        raise Refusal(422, f"unknown language: {lang}; choose one of {', '.join(catalogue.languages)}")
-    return [{"code": v.code, "collective": v.collective, "visit": v.visit, **v.texts[lang].model_dump()} for v in catalogue.vacancies]
-
-
 @router.post("/help-requests", status_code=202, response_model=Accepted, summary="Ask for help")
 async def ask_for_help(body: HelpRequestIn, request: Request, desk: Intaking, idempotency_key: IdempotencyKey = None) -> Accepted:
-    _known_tasks(body.task)
     settings = request.app.state.settings
     tenant = body.tenant or settings.default_tenant
+    await _known_tasks(request, tenant, body.task)
 
     def build(case_id: UUID, reference: str, subject_id: UUID, sealed: dict[PersonalField, SealedField]) -> HelpRequested:
         fields = body.model_dump(exclude={"tenant", "consent", "contact"})
@@ -118,9 +110,9 @@ async def ask_for_help(body: HelpRequestIn, request: Request, desk: Intaking, id
 
 @router.post("/volunteers", status_code=202, response_model=Accepted, summary="Offer help")
 async def offer_help(body: VolunteerIn, request: Request, desk: Intaking, idempotency_key: IdempotencyKey = None) -> Accepted:
-    _known_tasks(*body.tasks)
     settings = request.app.state.settings
     tenant = body.tenant or settings.default_tenant
+    await _known_tasks(request, tenant, *body.tasks)
 
     def build(case_id: UUID, reference: str, subject_id: UUID, sealed: dict[PersonalField, SealedField]) -> VolunteerRegistered:
         fields = body.model_dump(exclude={"tenant", "consent", "contact"})

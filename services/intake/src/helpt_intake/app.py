@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from helpt_contracts.events import Event
 from helpt_contracts.roles import Role
 from helpt_intake.api import router
+from helpt_intake.catalogue import CatalogueStore
+from helpt_intake.catalogue_api import router as catalogue_router
 from helpt_intake.settings import IntakeSettings
 from helpt_intake.submissions import Intake
 from helpt_platform.auth import issue_token, local_secret
@@ -30,7 +32,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         title="Helpt intake",
         description="Where every request for help and every offer arrives: web forms, phone console, e-mail, API.",
         kafka_consumers=[gdpr_command_router],
-        http_routers=[router],
+        http_routers=[router, catalogue_router],
     )
     app.state.settings = settings
     secret = functools.cache(lambda: local_secret(settings.jwt_secret_file))  # read on first use, not at import
@@ -48,6 +50,15 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         return built[0]
 
     app.state.intake = intake
+    stores: list[CatalogueStore] = []
+
+    def catalogues() -> CatalogueStore:
+        if not stores:  # like intake(): the store exists once the lifespan has started
+            stores.append(CatalogueStore(app.state.runtime.db, settings.tenant_ids, help_phone=settings.help_phone))
+        return stores[0]
+
+    app.state.catalogues = catalogues
+    app.state.token_verifier = functools.cache(settings.token_verifier)  # reads the secret on first use
 
     @app.middleware("http")
     async def refuse_unreadable_bodies(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
