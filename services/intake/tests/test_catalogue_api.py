@@ -114,7 +114,8 @@ def test_a_draft_is_previewed_without_touching_what_is_live_then_published_as_th
 def test_a_discarded_draft_leaves_nothing_to_preview_or_publish(stack):
     client, _, secret = stack
     me = bearer(secret, "bierbeek")
-    assert client.put("/api/v1/catalogue/draft", json=load_catalogue().content(), headers=me).status_code == 200
+    live = client.get("/api/v1/catalogue/versions/1", headers=me).json()  # the README's way to start a draft
+    assert client.put("/api/v1/catalogue/draft", json=live, headers=me).status_code == 200
     assert client.delete("/api/v1/catalogue/draft", headers=me).status_code == 204
     assert client.get("/api/v1/catalogue/draft/vacancies", headers=me).status_code == 404
     nothing = client.post("/api/v1/catalogue/publish", json={}, headers=me)
