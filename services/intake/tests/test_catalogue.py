@@ -1,12 +1,15 @@
-"""The shipped catalogue and the checks every draft passes before it can be saved (no infrastructure)."""
+"""The shipped catalogue, the checks every draft passes, and a store that is down (no infrastructure)."""
 
 from __future__ import annotations
 
 import copy
 
 import pytest
+from fastapi.testclient import TestClient
 
+from helpt_intake.app import create_app
 from helpt_intake.catalogue import TEXT_FIELDS, load_catalogue, parse_catalogue
+from helpt_intake.settings import IntakeSettings
 from helpt_platform.auth import Refusal
 
 TWELVE = {"shopping", "food-delivery", "pharmacy", "dog-walking", "post-office", "drawing", "phone-chat", "video-call",
@@ -81,3 +84,15 @@ def test_a_draft_that_is_not_an_object_is_refused_and_metadata_from_a_get_is_ign
     assert "languages and vacancies" in refusal(["shopping"])
     body = {**shipped_body(), "version": 7, "based_on": 6}
     assert parse_catalogue(body, 2).version == 2
+
+
+def test_when_the_store_is_down_the_public_hears_503_with_the_help_desk_number(tmp_path):
+    settings = IntakeSettings(mongodb_url="mongodb://127.0.0.1:1/", kafka_bootstrap_servers="127.0.0.1:1",
+                              jwt_secret_file=tmp_path / "jwt.secret", log_json=False)
+    offer = {"tasks": ["dog-walking"], "postcode": "3000", "languages": ["nl"], "is_adult": True, "consent": True,
+             "contact": {"name": "Canary Down", "phone": "0470 00 00 00"}}
+    with TestClient(create_app(settings)) as client:
+        listing = client.get("/api/v1/vacancies")
+        submission = client.post("/api/v1/volunteers", json=offer)
+    for answer in (listing, submission):
+        assert answer.status_code == 503 and settings.help_phone in answer.json()["detail"]
