@@ -71,7 +71,7 @@ async def _json_body(request: Request, limit: int = MAX_DRAFT) -> Any:
             raise Refusal(413, f"the catalogue must be at most {limit // 1024} KB")
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python's parser goes
         raise Refusal(422, "the body is not valid JSON") from None
 
 
