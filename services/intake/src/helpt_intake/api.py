@@ -1,4 +1,4 @@
-"""Intake's JSON API: vacancies, help requests and offers of help."""
+"""Intake's JSON API: help requests and offers of help (the vacancies: `catalogue_api`)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from helpt_contracts.events import HelpRequested, Urgency, VolunteerRegistered
 from helpt_contracts.roles import Role, Scope
 from helpt_contracts.sealed import PersonalField, SealedField
 from helpt_contracts.types import Channel, CompetenceCode, LanguageCode, OrganisationId, Postcode, TaskCode, TimeWindow, WeeklySlot
-from helpt_intake.catalogue import load_catalogue
 from helpt_intake.staff import Caller, require
 from helpt_intake.submissions import Intake
 from helpt_platform.auth import AuthError, Principal, Refusal
@@ -88,19 +87,12 @@ async def intake(request: Request) -> Intake:
 Intaking = Annotated[Intake, Depends(intake)]
 
 
-def _known_tasks(*codes: str) -> None:
-    catalogue = load_catalogue()
+async def _known_tasks(request: Request, tenant: str, *codes: str) -> None:
+    # Only what the tenant has published: a vacancy still in a draft is unknown to the public.
+    catalogue = await request.app.state.catalogues().published(tenant)
     unknown = [c for c in codes if not catalogue.has(c)]
     if unknown:
         raise Refusal(422, f"unknown vacancy: {', '.join(unknown)}")
-
-
-@router.get("/vacancies", summary="The published vacancies, in one language")
-async def vacancies(lang: Annotated[str, Query(pattern=r"^[a-z]{2}$")] = "nl") -> list[dict]:
-    catalogue = load_catalogue()
-    if lang not in catalogue.languages:
-        raise Refusal(422, f"unknown language: {lang}; choose one of {', '.join(catalogue.languages)}")
-    return [{"code": v.code, "collective": v.collective, "visit": v.visit, **v.texts[lang].model_dump()} for v in catalogue.vacancies]
 
 
 @dataclass(frozen=True)
@@ -137,7 +129,7 @@ async def take_help_request(request: Request, body: HelpRequestIn, desk: Intake,
         if organisation and organisation != via.organisation:
             raise AuthError(403, "a partner asks for help only in its own organisation's name")
         organisation = via.organisation
-    _known_tasks(body.task)
+    await _known_tasks(request, via.tenant, body.task)
 
     def build(case_id: UUID, reference: str, subject_id: UUID, sealed: dict[PersonalField, SealedField]) -> HelpRequested:
         fields = body.model_dump(exclude={"tenant", "consent", "contact", "organisation"})
@@ -157,7 +149,7 @@ async def take_offer(request: Request, body: VolunteerIn, desk: Intake, idempote
     networks = list(body.networks)
     if via.organisation and via.organisation not in networks:
         networks.append(via.organisation)
-    _known_tasks(*body.tasks)
+    await _known_tasks(request, via.tenant, *body.tasks)
 
     def build(case_id: UUID, reference: str, subject_id: UUID, sealed: dict[PersonalField, SealedField]) -> VolunteerRegistered:
         fields = body.model_dump(exclude={"tenant", "consent", "contact", "networks"})

@@ -16,6 +16,8 @@ from helpt_intake.cases import CaseBook
 from helpt_intake.console_api import console_router
 from helpt_intake.console import console
 from helpt_intake.web import RateLimiter, pages
+from helpt_intake.catalogue import CatalogueStore
+from helpt_intake.catalogue_api import router as catalogue_router
 from helpt_intake.settings import IntakeSettings
 from helpt_intake.submissions import Intake
 from helpt_platform.auth import issue_token, local_secret
@@ -35,7 +37,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         title="Helpt intake",
         description="Where every request for help and every offer arrives: web forms, phone console, e-mail, API.",
         kafka_consumers=[gdpr_command_router, case_status_router],
-        http_routers=[router, console_router, console, pages],  # pages last: it answers every other /<lang>/ address
+        http_routers=[router, catalogue_router, console_router, console, pages],  # pages last: it answers every other /<lang>/ address
     )
     app.state.settings = settings
     app.state.form_limiter = RateLimiter(settings.form_rate_limit, settings.form_rate_window_s)
@@ -63,6 +65,14 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         return books[0]
 
     app.state.case_book = case_book
+    stores: list[CatalogueStore] = []
+
+    def catalogues() -> CatalogueStore:
+        if not stores:  # like intake(): the store exists once the lifespan has started
+            stores.append(CatalogueStore(app.state.runtime.db, settings.tenant_ids, help_phone=settings.help_phone))
+        return stores[0]
+
+    app.state.catalogues = catalogues
 
     @app.middleware("http")
     async def refuse_unreadable_bodies(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

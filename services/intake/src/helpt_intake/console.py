@@ -26,7 +26,7 @@ from helpt_intake.api import Channelled, take_help_request, take_offer
 from helpt_intake.forms import N_, FormData, Problem, check_help_request, check_offer
 from helpt_intake.i18n import languages, translations
 from helpt_intake.settings import IntakeSettings
-from helpt_intake.web import catalogue_for, form_page, not_found, read_form, render, take_form
+from helpt_intake.web import catalogue_for, text_of, form_page, not_found, read_form, render, take_form
 from helpt_platform.auth import AuthError, Principal, Refusal
 
 __all__ = ["console"]
@@ -115,7 +115,7 @@ async def _phone_form(request: Request, lang: str, kind: str) -> Response:
     who = operator(request)
     if who is None:
         return _sign_in_first(lang)
-    catalogue = await catalogue_for(request)
+    catalogue = await catalogue_for(request, who.tenant)
     gettext = translations(lang).gettext
     template, title = ("help.html", gettext("New request")) if kind == "request" else ("offer.html", gettext("New offer"))
     if request.method == "GET":
@@ -163,7 +163,7 @@ async def taken_in(request: Request, lang: str, reference: str) -> Response:
 
 def _case_context(lang: str, catalogue: Any) -> dict[str, Any]:
     gettext = translations(lang).gettext
-    titles = {v.code: v.texts[lang].title for v in catalogue.vacancies}
+    titles = {v.code: text_of(v, lang).title for v in catalogue.vacancies}
 
     def case_tasks(case: Any) -> str:
         codes = list(getattr(case, "tasks", None) or ([case.task] if getattr(case, "task", None) else []))
@@ -190,7 +190,7 @@ async def _cases_page(request: Request, lang: str, which: str) -> Response:
         return _sign_in_first(lang)
     gettext = translations(lang).gettext
     book = request.app.state.case_book()
-    context = _case_context(lang, await catalogue_for(request))
+    context = _case_context(lang, await catalogue_for(request, who.tenant))
     if which == "search":
         form = FormData(values={k: request.query_params.get(k, "").strip()[:200] for k in ("phone", "email")})
         cases, errors = None, {}

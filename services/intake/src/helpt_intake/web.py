@@ -25,7 +25,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from helpt_contracts.types import Channel
 from helpt_intake.api import Channelled, take_help_request, take_offer
-from helpt_intake.catalogue import Catalogue, load_catalogue
+from helpt_intake.catalogue import Catalogue
 from helpt_intake.forms import (
     COMPETENCES,
     DAY_PARTS,
@@ -74,7 +74,7 @@ def render(request: Request, lang: str, template: str, status: int = 200, **cont
     html = _environment(lang).get_template(template).render(
         lang=lang, language_names=[(code, LANGUAGE_NAMES.get(code, code)) for code in languages()], path_rest=rest,
         city=settings.city_name, help_phone=settings.help_phone, notice_version=settings.privacy_notice_version,
-        honeypot=HONEYPOT, **context)
+        honeypot=HONEYPOT, text_of=lambda vacancy: text_of(vacancy, lang), **context)
     response = HTMLResponse(html, status_code=status)
     response.headers["Content-Language"] = lang
     return response
@@ -109,8 +109,14 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def catalogue_for(request: Request) -> Catalogue:
-    return load_catalogue()
+async def catalogue_for(request: Request, tenant: str | None = None) -> Catalogue:
+    """The published catalogue of the pages' municipality (or the signed-in operator's)."""
+    return await request.app.state.catalogues().published(tenant or request.app.state.settings.default_tenant)
+
+
+def text_of(vacancy: Any, lang: str) -> Any:
+    """A vacancy's texts in `lang`, or in its catalogue's first language while a translation is missing."""
+    return vacancy.texts.get(lang) or next(iter(vacancy.texts.values()))
 
 
 def _problem(request: Request, lang: str, status: int, heading: str, message: str) -> HTMLResponse:
@@ -184,8 +190,8 @@ def form_options(lang: str, catalogue: Catalogue) -> dict[str, Any]:
         "tasks_per_week_options": [(n, str(n)) for n in TASKS_PER_WEEK],
         "whom_options": [("self", gettext("I need help myself"), None), ("other", gettext("I ask for someone else"), None)],
         "urgency_options": [("normal", gettext("In the coming days"), None), ("urgent", gettext("Urgently, today"), None)],
-        "request_task_options": [(v.code, v.texts[lang].title, None) for v in catalogue.vacancies if not v.collective],
-        "offer_task_options": [(v.code, v.texts[lang].title, None) for v in catalogue.vacancies],
+        "request_task_options": [(v.code, text_of(v, lang).title, None) for v in catalogue.vacancies if not v.collective],
+        "offer_task_options": [(v.code, text_of(v, lang).title, None) for v in catalogue.vacancies],
     }
 
 
@@ -245,7 +251,7 @@ def form_page(request: Request, lang: str, template: str, title: str, action: st
 
 
 def _vacancy(catalogue: Catalogue, code: str) -> Any:
-    return next((v for v in catalogue.vacancies if v.code == code), None)
+    return catalogue.get(code)
 
 
 @pages.get("/{lang}/offer/{code}")
@@ -253,7 +259,7 @@ async def offer_form(request: Request, lang: str, code: str) -> Response:
     catalogue = await catalogue_for(request)
     if not _language(request, lang) or not (vacancy := _vacancy(catalogue, code)):
         return not_found(request)
-    title = translations(lang).gettext("Offer to help: %(task)s") % {"task": vacancy.texts[lang].title}
+    title = translations(lang).gettext("Offer to help: %(task)s") % {"task": text_of(vacancy, lang).title}
     show = form_page(request, lang, "offer.html", title, request.url.path, FormData(), catalogue, vacancy=vacancy)
     return show(200, {})
 
@@ -267,7 +273,7 @@ async def send_offer(request: Request, lang: str, code: str) -> Response:
     if isinstance(form, Response):
         return form
     settings: IntakeSettings = request.app.state.settings
-    title = translations(lang).gettext("Offer to help: %(task)s") % {"task": vacancy.texts[lang].title}
+    title = translations(lang).gettext("Offer to help: %(task)s") % {"task": text_of(vacancy, lang).title}
     show = form_page(request, lang, "offer.html", title, request.url.path, form, catalogue, vacancy=vacancy)
     checked = check_offer(form, catalogue, region=settings.phone_region, postcode_pattern=settings.postcode_pattern)
     reference, page = await take_form(request, lang, form, checked, take_offer, show, rate_limited=True)
