@@ -11,8 +11,11 @@ from fastapi.responses import JSONResponse
 from helpt_contracts.events import Event
 from helpt_contracts.roles import Role
 from helpt_intake.api import router
+from helpt_intake.mail_api import mail_router
+from helpt_intake.mailbox import mailbox
 from helpt_intake.settings import IntakeSettings
 from helpt_intake.submissions import Intake
+from helpt_intake.triage import MailTriage
 from helpt_platform.auth import issue_token, local_secret
 from helpt_platform.gdpr_client import GdprClient
 from helpt_platform.kafka import publish_event
@@ -30,11 +33,13 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         title="Helpt intake",
         description="Where every request for help and every offer arrives: web forms, phone console, e-mail, API.",
         kafka_consumers=[gdpr_command_router],
-        http_routers=[router],
+        http_routers=[router, mail_router],
+        background=[mailbox(settings, lambda: app.state.mail_triage)],
     )
     app.state.settings = settings
     secret = functools.cache(lambda: local_secret(settings.jwt_secret_file))  # read on first use, not at import
     gdpr = GdprClient(settings.gdpr_url, lambda tenant: issue_token(secret(), sub="intake", role=Role.SERVICE, tenant=tenant))
+    app.state.mail_triage = MailTriage(settings, gdpr, lambda: app.state.runtime)
     built: list[Intake] = []
 
     def intake() -> Intake:

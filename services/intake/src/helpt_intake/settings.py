@@ -23,3 +23,16 @@ class IntakeSettings(ServiceSettings):
     default_tenant: str = Field(default="leuven", description="Tenant of submissions that name none.")
     privacy_notice_version: str = Field(default="2026-03", description="Version of the privacy notice shown on every form.")
     help_phone: str = Field(default="016 27 27 72", description="The help desk's phone number, given when something is down.")
+    smtp_host: str = Field(default="127.0.0.1", description="Address the SMTP server for the help addresses binds to.")
+    smtp_port: int = Field(default=2525, ge=0, le=65535, description="SMTP port for mail to the help addresses; 0 turns it off.")
+    help_addresses: dict[str, str] = Field(
+        default={"help@leuven.helpt.local": "leuven"},
+        description="Help address → the municipality (tenant) its mail belongs to; mail to any other address is refused.",
+    )
+    max_mail_bytes: int = Field(default=256 * 1024, ge=1024, description="Largest mail accepted, in bytes (larger: 552).")
+
+    def help_address_tenant(self, address: str) -> str | None:
+        """The municipality a help address serves, if it is one of ours and that municipality is served here."""
+        wanted = address.strip().lower()
+        tenant = next((t for a, t in self.help_addresses.items() if a.strip().lower() == wanted), None)
+        return tenant if tenant in self.tenant_ids else None
