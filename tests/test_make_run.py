@@ -50,8 +50,17 @@ def processes_mentioning(text: str) -> list[int]:
     return found
 
 
+def smtp_banner(port: int) -> bytes:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            return sock.recv(200)
+    except OSError:
+        return b""
+
+
 def test_run_brings_up_four_ready_services_and_ctrl_c_stops_every_process(infra, unique_name, tmp_path):
     ports = {name: free_port() for name in SERVICES}
+    smtp = free_port()
     marker = f"helpt-run-test-{unique_name}"  # lets us find every child afterwards
     env = os.environ | {
         "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap_servers,
@@ -59,6 +68,7 @@ def test_run_brings_up_four_ready_services_and_ctrl_c_stops_every_process(infra,
         "HELPT_TOPIC_PREFIX": f"{unique_name}.",
         "HELPT_STATE_DIR": str(tmp_path / "state"),
         "HELPT_RUN_TEST_MARKER": marker,
+        "HELPT_INTAKE_SMTP_PORT": str(smtp),
         **{f"HELPT_{name.upper()}_HTTP_PORT": str(port) for name, port in ports.items()},
     }
     runner = subprocess.Popen(
@@ -79,6 +89,7 @@ def test_run_brings_up_four_ready_services_and_ctrl_c_stops_every_process(infra,
                 continue
         status = {name: readyz(port)[0] for name, port in ports.items()}
         assert all(code == 200 for code in status.values()), status
+        assert smtp_banner(smtp).startswith(b"220 "), "intake should take mail for the help address"
         assert processes_mentioning(marker), "the services should be running now"
 
         runner.send_signal(signal.SIGINT)  # what Ctrl-C sends
@@ -96,5 +107,7 @@ def test_run_brings_up_four_ready_services_and_ctrl_c_stops_every_process(infra,
     for name, port in ports.items():
         assert f"127.0.0.1:{port}" in output, f"the runner should print {name}'s URL"
         assert readyz(port)[0] == 0, f"{name} still answers after Ctrl-C"
+    assert f"smtp://127.0.0.1:{smtp}" in output, "the runner should print where mail goes"
+    assert smtp_banner(smtp) == b"", "the SMTP port still answers after Ctrl-C"
     assert processes_mentioning(marker) == []
     assert (tmp_path / "state" / "jwt.secret").exists(), "the stack's secrets live in its own state dir, not the developer's"
