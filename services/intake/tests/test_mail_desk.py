@@ -7,6 +7,7 @@ import logging
 import smtplib
 import socket
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from email import policy
 from email.message import EmailMessage
 
@@ -289,3 +290,29 @@ def test_when_gdpr_is_down_mail_is_deferred_with_451_and_nothing_is_kept(infra, 
     with MongoClient(infra.mongodb_url) as mongo:
         assert mongo[settings.database_name][COLLECTION].count_documents({}) == 0
     assert events_on(settings, MailReceived.TOPIC) == []
+
+
+def test_two_operators_confirming_at_once_publish_one_request_and_one_of_them_hears_409(desk):
+    code, reply = send(desk.settings.smtp_port, mail_of(canary()))
+    mail_id = mail_id_of(reply)
+    body = {**REQUEST, "contact": {"name": "Canary Twice", "phone": "0470 12 34 56"}}
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda sub: desk.post(f"/{mail_id}/help-request", body, sub=sub), ["op-1", "op-2"]))
+    assert sorted(a.status_code for a in answers) == [202, 409], [a.text for a in answers]
+    case_id = next(a.json()["id"] for a in answers if a.status_code == 202)
+    published = [e for _, e in events_on(desk.settings, HelpRequested.TOPIC) if str(e.request_id) == case_id]
+    assert len(published) == 1
+    triaged = [e for _, e in events_on(desk.settings, MailTriaged.TOPIC) if isinstance(e, MailTriaged) and e.mail_id == mail_id]
+    assert len(triaged) == 1
+
+
+def test_erasing_the_sender_at_gdpr_removes_the_mail_from_intakes_store(desk):
+    code, reply = send(desk.settings.smtp_port, mail_of(canary()))
+    mail_id = mail_id_of(reply)
+    with MongoClient(desk.settings.mongodb_url.get_secret_value(), uuidRepresentation="standard") as mongo:
+        subject_id = mongo[desk.settings.database_name][COLLECTION].find_one({"_id": mail_id})["subject_ids"][0]
+    dpo = {"Authorization": f"Bearer {issue_token(desk.secret, sub='dpo-1', role=Role.DPO, tenant='leuven')}"}
+    erased = httpx.post(f"{desk.gdpr_url}/api/v1/subjects/{subject_id}/erasure", json={"subject_kind": "requester"}, headers=dpo)
+    assert erased.status_code == 202, erased.text
+    eventually(lambda: desk.stored(mail_id), lambda found: found == [], "intake to delete the erased sender's mail")
+    assert str(mail_id) not in str(desk.client.get("/api/v1/mail", headers=desk.auth()).json())
