@@ -1,4 +1,4 @@
-"""What intake publishes: help requests and volunteers, from every channel."""
+"""What intake publishes: help requests and volunteers from every channel, and mails awaiting triage."""
 
 from __future__ import annotations
 

@@ -89,10 +89,6 @@ def mailbox(settings: IntakeSettings, triage_of: Callable[[], MailTriage]) -> Ba
 
         server = await _bind(loop, protocol, settings)
         try:
-            await triage.ensure_indexes()
-        except Exception as exc:  # noqa: BLE001 — the store may come later; the index only speeds up the list
-            log.warning("mail triage index not created", error=type(exc).__name__)
-        try:
             await asyncio.Event().wait()
         finally:
             server.close()

@@ -49,6 +49,7 @@ class MailTriage:
         self.settings = settings
         self.gdpr = gdpr
         self._runtime = runtime
+        self._indexed = False
 
     @functools.cached_property
     def verifier(self) -> TokenVerifier:
@@ -68,8 +69,12 @@ class MailTriage:
             log.warning("publish failed", event_type=event.event_type(), error=type(exc).__name__)
             raise TriageUnavailable() from None
 
-    async def ensure_indexes(self) -> None:
-        await self._mails.create_index([("tenant", 1), ("state", 1), ("received_at", 1)])
+    async def _ensure_index(self) -> None:
+        # On the first mail, not at start-up: a service that never got mail has no empty collection
+        # to list in its purge receipts.
+        if not self._indexed:
+            await self._mails.create_index([("tenant", 1), ("state", 1), ("received_at", 1)])
+            self._indexed = True
 
     async def receive(self, tenant: str, mail: ParsedMail, size: int) -> UUID:
         """Seal the mail at gdpr, keep it as an open draft and announce it; all of it or nothing."""
@@ -85,6 +90,7 @@ class MailTriage:
             except Refusal:  # an address gdpr cannot normalise: the mail is still read, just not linked
                 email_index = None
         mail_id = uuid4()
+        await self._ensure_index()
         await self._mails.insert_one({
             "_id": mail_id, "tenant": tenant, "subject_ids": [subject_id], "state": "open",
             "received_at": dt.datetime.now(dt.UTC), "size": size, "attachments": mail.attachments,
