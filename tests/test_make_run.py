@@ -69,8 +69,17 @@ def offer_to_walk_a_dog(base: str) -> str:
         return re.search(r'class="reference">([^<]+)<', sent.text).group(1)
 
 
+def smtp_banner(port: int) -> bytes:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            return sock.recv(200)
+    except OSError:
+        return b""
+
+
 def test_run_brings_up_four_ready_services_and_ctrl_c_stops_every_process(infra, unique_name, tmp_path):
     ports = {name: free_port() for name in SERVICES}
+    smtp = free_port()
     marker = f"helpt-run-test-{unique_name}"  # lets us find every child afterwards
     env = os.environ | {
         "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap_servers,
@@ -78,6 +87,7 @@ def test_run_brings_up_four_ready_services_and_ctrl_c_stops_every_process(infra,
         "HELPT_TOPIC_PREFIX": f"{unique_name}.",
         "HELPT_STATE_DIR": str(tmp_path / "state"),
         "HELPT_RUN_TEST_MARKER": marker,
+        "HELPT_INTAKE_SMTP_PORT": str(smtp),
         **{f"HELPT_{name.upper()}_HTTP_PORT": str(port) for name, port in ports.items()},
     }
     runner = subprocess.Popen(
@@ -98,6 +108,7 @@ def test_run_brings_up_four_ready_services_and_ctrl_c_stops_every_process(infra,
                 continue
         status = {name: readyz(port)[0] for name, port in ports.items()}
         assert all(code == 200 for code in status.values()), status
+        assert smtp_banner(smtp).startswith(b"220 "), "intake should take mail for the help address"
         assert processes_mentioning(marker), "the services should be running now"
         reference = offer_to_walk_a_dog(f"http://127.0.0.1:{ports['intake']}")
         assert reference.startswith("V-"), reference
@@ -117,5 +128,7 @@ def test_run_brings_up_four_ready_services_and_ctrl_c_stops_every_process(infra,
     for name, port in ports.items():
         assert f"127.0.0.1:{port}" in output, f"the runner should print {name}'s URL"
         assert readyz(port)[0] == 0, f"{name} still answers after Ctrl-C"
+    assert f"smtp://127.0.0.1:{smtp}" in output, "the runner should print where mail goes"
+    assert smtp_banner(smtp) == b"", "the SMTP port still answers after Ctrl-C"
     assert processes_mentioning(marker) == []
     assert (tmp_path / "state" / "jwt.secret").exists(), "the stack's secrets live in its own state dir, not the developer's"

@@ -14,6 +14,7 @@ from helpt_contracts.examples import help_requested, sealed, volunteer_registere
 DESIGN_EVENTS = {
     topics.HELP_REQUESTS: {"HelpRequested", "HelpRequestUpdated", "HelpRequestCancelled"},
     topics.VOLUNTEERS: {"VolunteerRegistered", "VolunteerUpdated", "VolunteerWithdrawn"},
+    topics.MAIL: {"MailReceived", "MailTriaged"},
     topics.SCREENING_DECISIONS: {"VolunteerApproved", "VolunteerRejected", "VolunteerSuspended"},
     topics.MATCHES: {"MatchProposed", "MatchAccepted", "MatchDeclined", "MatchCompleted", "MatchCancelled"},
     topics.GDPR_COMMANDS: {"SubjectErasureRequested", "CrisisPurgeRequested", "SubjectAccessRequested"},

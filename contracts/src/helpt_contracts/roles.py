@@ -69,6 +69,8 @@ class Purpose(StrEnum):
     """An operator or coordinator calls back about an open request."""
     SUBJECT_ACCESS = "subject-access"
     """The data protection officer answers a subject access request (GDPR art. 15)."""
+    MAIL_TRIAGE = "mail-triage"
+    """An operator reads a mail to the help address to turn it into a request or an offer."""
 
 
 class ActionKind(StrEnum):
@@ -82,6 +84,8 @@ class ActionKind(StrEnum):
     """One help request; its id is the request id."""
     SUBJECT = "subject"
     """The data subject themself (self-service, subject access); its id is the subject id."""
+    MAIL = "mail"
+    """One mail to the help address awaiting triage; its id is the mail id."""
 
 
 ROLE_SCOPES: MappingProxyType[Role, frozenset[Scope]] = MappingProxyType(

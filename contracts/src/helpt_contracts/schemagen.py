@@ -31,6 +31,7 @@ SCHEMA_ID_BASE = "https://helpt.be/schemas"
 _FLOWS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     topics.HELP_REQUESTS: (("intake",), ("matching",)),
     topics.VOLUNTEERS: (("intake",), ("screening", "matching")),
+    topics.MAIL: (("intake",), ("gdpr",)),
     topics.SCREENING_DECISIONS: (("screening",), ("matching",)),
     topics.MATCHES: (("matching",), ("intake",)),
     topics.PARTNER_TOPIC_TEMPLATE: (("matching",), ("partner",)),

@@ -9,6 +9,7 @@ __all__ = [
     "GDPR_COMMANDS",
     "GDPR_RECEIPTS",
     "HELP_REQUESTS",
+    "MAIL",
     "MATCHES",
     "SCREENING_DECISIONS",
     "VOLUNTEERS",
@@ -18,6 +19,7 @@ __all__ = [
 
 HELP_REQUESTS = "intake.help-requests.v1"
 VOLUNTEERS = "intake.volunteers.v1"
+MAIL = "intake.mail.v1"
 SCREENING_DECISIONS = "screening.decisions.v1"
 MATCHES = "matching.matches.v1"
 GDPR_COMMANDS = "gdpr.commands.v1"

@@ -19,7 +19,8 @@ from fastapi.testclient import TestClient
 from pymongo import MongoClient
 
 from helpt_contracts.events import (
-    HelpRequestCancelled, MatchAccepted, MatchCompleted, VolunteerApproved, ScreeningReason,
+    HelpRequestCancelled, MailOutcome, MailReceived, MailTriaged, MatchAccepted, MatchCompleted, VolunteerApproved,
+    ScreeningReason,
 )
 from helpt_contracts.examples import help_requested, volunteer_registered
 from helpt_contracts.roles import ActionKind, Purpose, Role
@@ -72,13 +73,14 @@ def world(infra, tmp_path_factory) -> World:
         ids: dict[str, uuid.UUID] = {}
         world = World(client, secret, name, infra.mongodb_url, ids, {})
         intake = world.token(Role.SERVICE, sub="intake")
-        for subject in ("requester", "volunteer", "other_volunteer", "stranger"):
+        for subject in ("requester", "volunteer", "other_volunteer", "stranger", "sender"):
             answer = client.post("/api/v1/seal", headers=intake,
                                  json={"tenant": "leuven", "fields": {f.value: v for f, v in PLAINTEXT.items()}})
             assert answer.status_code == 200, answer.text
             ids[subject] = uuid.UUID(answer.json()["subject_id"])
             world.sealed[subject] = answer.json()["sealed"]
-        for key in ("request", "closed_request", "volunteer_id", "other_volunteer_id", "match", "closed_match"):
+        for key in ("request", "closed_request", "volunteer_id", "other_volunteer_id", "match", "closed_match",
+                    "mail", "triaged_mail"):
             ids[key] = uuid.uuid4()
         events = [
             help_requested(request_id=ids["request"], subject_id=ids["requester"]),
@@ -94,6 +96,9 @@ def world(infra, tmp_path_factory) -> World:
                           volunteer_id=ids["volunteer_id"], organisation="wit-gele-kruis"),
             MatchCompleted(tenant="leuven", match_id=ids["closed_match"], request_id=ids["request"],
                            volunteer_id=ids["volunteer_id"], organisation="wit-gele-kruis"),
+            MailReceived(tenant="leuven", mail_id=ids["mail"], subject_id=ids["sender"]),
+            MailReceived(tenant="leuven", mail_id=ids["triaged_mail"], subject_id=ids["sender"]),
+            MailTriaged(tenant="leuven", mail_id=ids["triaged_mail"], outcome=MailOutcome.DISCARDED),
         ]
         keeper = client.portal.call(client.app.state.gdpr.keeper)
         for event in events:
@@ -111,6 +116,7 @@ def allowed_cases(w: World):
         ("volunteer/self", w.token(Role.VOLUNTEER, sub=vol), "volunteer", Purpose.SUBJECT_ACCESS, ActionKind.SUBJECT, "volunteer", EVERYTHING),
         ("operator/open request", w.token(Role.OPERATOR), "requester", Purpose.CASE_FOLLOW_UP, ActionKind.REQUEST, "request", EVERYTHING - {F.BIRTH_DATE}),
         ("coordinator/open request", w.token(Role.COORDINATOR), "requester", Purpose.CASE_FOLLOW_UP, ActionKind.REQUEST, "request", {F.NAME, F.PHONE, F.EMAIL}),
+        ("operator/open mail", w.token(Role.OPERATOR), "sender", Purpose.MAIL_TRIAGE, ActionKind.MAIL, "mail", {F.NAME, F.EMAIL, F.PHONE, F.NOTE}),
         ("dpo/subject access", w.token(Role.DPO), "requester", Purpose.SUBJECT_ACCESS, ActionKind.SUBJECT, "requester", EVERYTHING),
         ("matching/offer", w.token(Role.SERVICE, sub="matching"), "volunteer", Purpose.VOLUNTEER_OFFER, ActionKind.SUBJECT, "volunteer", {F.NAME, F.EMAIL, F.PHONE}),
         ("intake/open request", w.token(Role.SERVICE, sub="intake"), "requester", Purpose.CASE_FOLLOW_UP, ActionKind.REQUEST, "request", {F.NAME, F.PHONE, F.EMAIL}),
@@ -147,6 +153,11 @@ def forbidden_cases(w: World):
         ("volunteer: another person's data as self", w.token(Role.VOLUNTEER, sub=vol), "requester", Purpose.SUBJECT_ACCESS, ActionKind.SUBJECT, "requester", {F.NAME}, 403),
         ("operator: request cancelled", w.token(Role.OPERATOR), "requester", Purpose.CASE_FOLLOW_UP, ActionKind.REQUEST, "closed_request", {F.PHONE}, 403),
         ("operator: subject outside the request", w.token(Role.OPERATOR), "stranger", Purpose.CASE_FOLLOW_UP, ActionKind.REQUEST, "request", {F.PHONE}, 403),
+        ("operator: mail already triaged", w.token(Role.OPERATOR), "sender", Purpose.MAIL_TRIAGE, ActionKind.MAIL, "triaged_mail", {F.NOTE}, 403),
+        ("operator: subject outside the mail", w.token(Role.OPERATOR), "stranger", Purpose.MAIL_TRIAGE, ActionKind.MAIL, "mail", {F.NOTE}, 403),
+        ("operator: unknown mail", w.token(Role.OPERATOR), "sender", Purpose.MAIL_TRIAGE, ActionKind.MAIL, "request", {F.NOTE}, 403),
+        ("operator: a request as the mail action", w.token(Role.OPERATOR), "requester", Purpose.MAIL_TRIAGE, ActionKind.REQUEST, "request", {F.NOTE}, 403),
+        ("coordinator: no mail triage", w.token(Role.COORDINATOR), "sender", Purpose.MAIL_TRIAGE, ActionKind.MAIL, "mail", {F.NAME}, 403),
         ("intake service: request cancelled", w.token(Role.SERVICE, sub="intake"), "requester", Purpose.CASE_FOLLOW_UP, ActionKind.REQUEST, "closed_request", {F.PHONE}, 403),
         ("matching service: offer to a non-volunteer", w.token(Role.SERVICE, sub="matching"), "requester", Purpose.VOLUNTEER_OFFER, ActionKind.SUBJECT, "requester", {F.EMAIL}, 403),
         ("screening service: no declared purpose", w.token(Role.SERVICE, sub="screening"), "volunteer", Purpose.VOLUNTEER_OFFER, ActionKind.SUBJECT, "volunteer", {F.EMAIL}, 403),

@@ -1,4 +1,4 @@
-"""What intake publishes: help requests and volunteers, from every channel."""
+"""What intake publishes: help requests and volunteers from every channel, and mails awaiting triage."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ __all__ = [
     "HelpRequestCancelled",
     "HelpRequestUpdated",
     "HelpRequested",
+    "MailOutcome",
+    "MailReceived",
+    "MailTriaged",
     "RequestCancellationReason",
     "Urgency",
     "VolunteerRegistered",
@@ -162,3 +165,33 @@ class VolunteerWithdrawn(_VolunteerEvent):
     """A volunteer no longer offers help; no new offers, open ones are cancelled."""
 
     reason: WithdrawalReason = Field(description="Why the volunteer withdrew.")
+
+
+class MailOutcome(StrEnum):
+    """What an operator made of a mail to the help address."""
+
+    REQUEST = "request"
+    VOLUNTEER = "volunteer"
+    DISCARDED = "discarded"
+
+
+class _MailEvent(Event):
+    TOPIC: ClassVar[str] = topics.MAIL
+    KEY_FIELD: ClassVar[str] = "mail_id"
+
+    mail_id: UUID = Field(description="The mail's id; the topic key.")
+
+
+class MailReceived(_MailEvent):
+    """A mail to the help address awaits triage by an operator; its text rests sealed in intake's store."""
+
+    subject_id: UUID = Field(description="The sender as a data subject at gdpr.")
+
+
+class MailTriaged(_MailEvent):
+    """An operator turned a mail into a help request or an offer of help, or discarded it; it can no longer be opened."""
+
+    outcome: MailOutcome = Field(description="A help request, an offer of help, or discarded (spam, nothing to do).")
+    case_id: UUID | None = Field(
+        default=None, description="The help request's or volunteer's id the mail became; none when discarded."
+    )

@@ -21,6 +21,8 @@ DEFAULT_PORTS: Mapping[str, int] = {
     "matching": 8002,
     "gdpr": 8003,
 }
+DEFAULT_SMTP_PORT = 2525  # intake's SMTP endpoint for the help addresses
+DEFAULT_HELP_ADDRESS = "help@leuven.helpt.local"
 READY_DEADLINE_S = 60.0
 STOP_TIMEOUT_S = 15.0
 
@@ -49,12 +51,19 @@ def plan(
     return services
 
 
+def smtp_port() -> int:
+    """Where the local intake takes mail for the help addresses; HELPT_INTAKE_SMTP_PORT overrides, 0 turns it off."""
+    return env_port("HELPT_INTAKE_SMTP_PORT", DEFAULT_SMTP_PORT)
+
+
 def service_env(service: Service, bootstrap_servers: str, mongodb_url: str, state_dir: Path,
                 gdpr_url: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
     if gdpr_url:  # every service that seals or reveals finds gdpr where this stack runs it
         env[f"HELPT_{service.name.upper()}_GDPR_URL"] = gdpr_url
     prefix = f"HELPT_{service.name.upper()}_HTTP"
+    if service.name == "intake":
+        env.update({"HELPT_INTAKE_SMTP_PORT": str(smtp_port()), "HELPT_INTAKE_SMTP_HOST": "127.0.0.1"})
     env.update(
         {
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,

@@ -17,6 +17,8 @@ from helpt_contracts.events import (
     Event,
     HelpRequestCancelled,
     HelpRequested,
+    MailReceived,
+    MailTriaged,
     MatchAccepted,
     MatchCancelled,
     MatchCompleted,
@@ -38,6 +40,7 @@ _CLOSING = {
     VolunteerSuspended: (ActionKind.SCREENING_CASE, "volunteer_id"),
     MatchCompleted: (ActionKind.MATCH, "match_id"),
     MatchCancelled: (ActionKind.MATCH, "match_id"),
+    MailTriaged: (ActionKind.MAIL, "mail_id"),
 }
 
 
@@ -62,6 +65,8 @@ class Actions:
         """Update the projection with one event; events it does not care about change nothing."""
         if isinstance(event, HelpRequested):
             await self._open(event.tenant, ActionKind.REQUEST, event.request_id, subject_ids=[event.subject_id])
+        elif isinstance(event, MailReceived):
+            await self._open(event.tenant, ActionKind.MAIL, event.mail_id, subject_ids=[event.subject_id])
         elif isinstance(event, VolunteerRegistered):
             await self._open(event.tenant, ActionKind.SCREENING_CASE, event.volunteer_id, subject_ids=[event.subject_id])
         elif isinstance(event, MatchAccepted):

@@ -28,8 +28,8 @@ from helpt_platform.service import Runtime, create_service_app, every
 
 log = get_logger(__name__)
 
-# The topics that tell gdpr which actions (requests, screening cases, matches) are open.
-ACTION_TOPICS = (topics.HELP_REQUESTS, topics.VOLUNTEERS, topics.SCREENING_DECISIONS, topics.MATCHES)
+# The topics that tell gdpr which actions (requests, screening cases, matches, mails in triage) are open.
+ACTION_TOPICS = (topics.HELP_REQUESTS, topics.VOLUNTEERS, topics.SCREENING_DECISIONS, topics.MATCHES, topics.MAIL)
 
 
 class GdprParts:
@@ -93,7 +93,7 @@ class GdprParts:
         kafka = create_router(self.settings)
 
         async def learn_actions(_envelope: Envelope, event: Event) -> None:
-            """Which requests, screening cases and matches are open, and whose."""
+            """Which requests, screening cases, matches and mails in triage are open, and whose."""
             await (await self.keeper()).actions.apply(event)
 
         async def collect_receipt(_envelope: Envelope, event: Event) -> None:

@@ -38,6 +38,8 @@ class Condition(StrEnum):
     """The action is an open help request of this subject."""
     REGISTERED_VOLUNTEER = "registered-volunteer"
     """The subject is a volunteer who has not withdrawn (offers go to volunteers only)."""
+    OPEN_MAIL = "open-mail"
+    """The action is a mail of this subject still awaiting triage."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ POLICY: tuple[Rule, ...] = (
     Rule(Role.VOLUNTEER, Purpose.SUBJECT_ACCESS, EVERYTHING, Condition.SELF, ActionKind.SUBJECT),
     Rule(Role.OPERATOR, Purpose.CASE_FOLLOW_UP, EVERYTHING - {F.BIRTH_DATE}, Condition.OPEN_REQUEST, ActionKind.REQUEST),
     Rule(Role.COORDINATOR, Purpose.CASE_FOLLOW_UP, frozenset({F.NAME, F.PHONE, F.EMAIL}), Condition.OPEN_REQUEST, ActionKind.REQUEST),
+    Rule(Role.OPERATOR, Purpose.MAIL_TRIAGE, frozenset({F.NAME, F.EMAIL, F.PHONE, F.NOTE}), Condition.OPEN_MAIL, ActionKind.MAIL),
     Rule(Role.DPO, Purpose.SUBJECT_ACCESS, EVERYTHING, Condition.ALWAYS, ActionKind.SUBJECT),
     Rule(Role.SERVICE, Purpose.VOLUNTEER_OFFER, frozenset({F.NAME, F.EMAIL, F.PHONE}), Condition.REGISTERED_VOLUNTEER,
          ActionKind.SUBJECT, service=ServiceName.MATCHING),
@@ -106,7 +109,7 @@ def _holds(rule: Rule, who: Principal, subject_id: UUID, facts: ActionFacts) -> 
         return bool(who.organisation) and facts.organisation == who.organisation, "not a match of the caller's organisation"
     if rule.condition is Condition.OWN_ACTIVE_MATCH:
         return facts.volunteer_subject_id is not None and str(facts.volunteer_subject_id) == who.sub, "not the caller's match"
-    return True, "allowed"  # OPEN_SCREENING_CASE, OPEN_REQUEST, REGISTERED_VOLUNTEER: open and the subject's
+    return True, "allowed"  # OPEN_SCREENING_CASE, OPEN_REQUEST, REGISTERED_VOLUNTEER, OPEN_MAIL: open and the subject's
 
 
 def decide(who: Principal, purpose: Purpose, categories: frozenset[F], subject_id: UUID, facts: ActionFacts) -> Decision:

@@ -17,7 +17,7 @@ from helpt_intake.staff import Caller, require
 from helpt_intake.submissions import Intake
 from helpt_platform.auth import AuthError, Principal, Refusal
 
-__all__ = ["Accepted", "Channelled", "Contact", "HelpRequestIn", "VolunteerIn", "router", "take_help_request", "take_offer"]
+__all__ = ["Accepted", "Channelled", "Contact", "HelpRequestIn", "VolunteerIn", "known_tasks", "router", "take_help_request", "take_offer"]
 
 router = APIRouter(prefix="/api/v1", tags=["intake"])
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -87,7 +87,7 @@ async def intake(request: Request) -> Intake:
 Intaking = Annotated[Intake, Depends(intake)]
 
 
-async def _known_tasks(request: Request, tenant: str, *codes: str) -> None:
+async def known_tasks(request: Request, tenant: str, *codes: str) -> None:
     # Only what the tenant has published: a vacancy still in a draft is unknown to the public.
     catalogue = await request.app.state.catalogues().published(tenant)
     unknown = [c for c in codes if not catalogue.has(c)]
@@ -129,7 +129,7 @@ async def take_help_request(request: Request, body: HelpRequestIn, desk: Intake,
         if organisation and organisation != via.organisation:
             raise AuthError(403, "a partner asks for help only in its own organisation's name")
         organisation = via.organisation
-    await _known_tasks(request, via.tenant, body.task)
+    await known_tasks(request, via.tenant, body.task)
 
     def build(case_id: UUID, reference: str, subject_id: UUID, sealed: dict[PersonalField, SealedField]) -> HelpRequested:
         fields = body.model_dump(exclude={"tenant", "consent", "contact", "organisation"})
@@ -149,7 +149,7 @@ async def take_offer(request: Request, body: VolunteerIn, desk: Intake, idempote
     networks = list(body.networks)
     if via.organisation and via.organisation not in networks:
         networks.append(via.organisation)
-    await _known_tasks(request, via.tenant, *body.tasks)
+    await known_tasks(request, via.tenant, *body.tasks)
 
     def build(case_id: UUID, reference: str, subject_id: UUID, sealed: dict[PersonalField, SealedField]) -> VolunteerRegistered:
         fields = body.model_dump(exclude={"tenant", "consent", "contact", "networks"})

@@ -18,8 +18,11 @@ from helpt_intake.console import console
 from helpt_intake.web import RateLimiter, pages
 from helpt_intake.catalogue import CatalogueStore
 from helpt_intake.catalogue_api import router as catalogue_router
+from helpt_intake.mail_api import mail_router
+from helpt_intake.mailbox import mailbox
 from helpt_intake.settings import IntakeSettings
 from helpt_intake.submissions import Intake
+from helpt_intake.triage import MailTriage
 from helpt_platform.auth import issue_token, local_secret
 from helpt_platform.gdpr_client import GdprClient
 from helpt_platform.kafka import publish_event
@@ -37,12 +40,14 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         title="Helpt intake",
         description="Where every request for help and every offer arrives: web forms, phone console, e-mail, API.",
         kafka_consumers=[gdpr_command_router, case_status_router],
-        http_routers=[router, catalogue_router, console_router, console, pages],  # pages last: it answers every other /<lang>/ address
+        http_routers=[router, catalogue_router, mail_router, console_router, console, pages],  # pages last: it answers every other /<lang>/ address
+        background=[mailbox(settings, lambda: app.state.mail_triage)],
     )
     app.state.settings = settings
     app.state.form_limiter = RateLimiter(settings.form_rate_limit, settings.form_rate_window_s)
     secret = functools.cache(lambda: local_secret(settings.jwt_secret_file))  # read on first use, not at import
     gdpr = GdprClient(settings.gdpr_url, lambda tenant: issue_token(secret(), sub="intake", role=Role.SERVICE, tenant=tenant))
+    app.state.mail_triage = MailTriage(settings, gdpr, lambda: app.state.runtime)
     built: list[Intake] = []
 
     def intake() -> Intake:

@@ -32,3 +32,16 @@ class IntakeSettings(ServiceSettings):
         default=False, description="Take the client's address from X-Forwarded-For (only behind a proxy that sets it).")
     call_back_after_hours: float = Field(default=4, gt=0, le=24 * 30,
                                          description="A help request still without a match after this long goes on the operators' call-back list.")
+    smtp_host: str = Field(default="127.0.0.1", description="Address the SMTP server for the help addresses binds to.")
+    smtp_port: int = Field(default=2525, ge=0, le=65535, description="SMTP port for mail to the help addresses; 0 turns it off.")
+    help_addresses: dict[str, str] = Field(
+        default={"help@leuven.helpt.local": "leuven"},
+        description="Help address → the municipality (tenant) its mail belongs to; mail to any other address is refused.",
+    )
+    max_mail_bytes: int = Field(default=256 * 1024, ge=1024, description="Largest mail accepted, in bytes (larger: 552).")
+
+    def help_address_tenant(self, address: str) -> str | None:
+        """The municipality a help address serves, if it is one of ours and that municipality is served here."""
+        wanted = address.strip().lower()
+        tenant = next((t for a, t in self.help_addresses.items() if a.strip().lower() == wanted), None)
+        return tenant if tenant in self.tenant_ids else None
