@@ -52,7 +52,7 @@ def test_ending_the_crisis_destroys_the_tenants_data_provably(infra, unique_name
                   jwt_secret_file=tmp_path / "jwt.secret", log_json=True)
     gdpr_settings = GdprSettings(**common, mongodb_database=f"{run}_gdpr", key_dir=tmp_path / "keys", tenants="leuven,heverlee")
     others = {
-        "intake": (create_intake, IntakeSettings(**common, mongodb_database=f"{run}_intake")),
+        "intake": (create_intake, IntakeSettings(**common, mongodb_database=f"{run}_intake", smtp_port=0)),
         "screening": (create_screening, ScreeningSettings(**common, mongodb_database=f"{run}_screening")),
         "matching": (create_matching, MatchingSettings(**common, mongodb_database=f"{run}_matching")),
     }

@@ -75,7 +75,7 @@ def service_settings(infra, unique_name) -> dict[ServiceName, ServiceSettings]:
     )
     db = f"helpt_{unique_name}".replace("-", "_")
     return {
-        ServiceName.INTAKE: IntakeSettings(**common, mongodb_database=f"{db}_intake"),
+        ServiceName.INTAKE: IntakeSettings(**common, mongodb_database=f"{db}_intake", smtp_port=0),
         ServiceName.SCREENING: ScreeningSettings(**common, mongodb_database=f"{db}_screening"),
         ServiceName.MATCHING: MatchingSettings(**common, mongodb_database=f"{db}_matching"),
         ServiceName.GDPR: GdprSideSettings(**common),

@@ -38,7 +38,7 @@ def stack(infra, tmp_path_factory):
                   topic_prefix=f"i-{run}.", jwt_secret_file=tmp / "jwt.secret", log_json=False)
     gdpr_settings = GdprSettings(**common, mongodb_database=f"helpt_gdpr_{run}", key_dir=tmp / "keys")
     with serve_in_thread(create_gdpr(gdpr_settings)) as gdpr_url:
-        settings = IntakeSettings(**common, mongodb_database=f"helpt_intake_{run}", gdpr_url=gdpr_url)
+        settings = IntakeSettings(**common, mongodb_database=f"helpt_intake_{run}", gdpr_url=gdpr_url, smtp_port=0)
         with TestClient(create_app(settings)) as client:
             for _ in range(100):  # the broker connects in the background
                 if client.get("/readyz").status_code == 200:

@@ -35,6 +35,14 @@ LANGUAGES = ("nl", "en", "fr")
 CANARY_NAME, CANARY_PHONE = "Canary Dogwalker", "0470 98 76 54"
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture(scope="module")
 def site(infra, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("pages")
@@ -46,7 +54,7 @@ def site(infra, tmp_path_factory):
             GdprSettings(**common, mongodb_database=f"helpt_gdpr_{run}", key_dir=tmp / "keys"))))
         settings = IntakeSettings(**common, mongodb_database=f"helpt_intake_{run}", gdpr_url=gdpr_url,
                                   form_rate_limit=3, trust_forwarded_for=True,
-                                  call_back_after_hours=0.001)  # 3.6 s: the call-back list fills during the test
+                                  call_back_after_hours=0.001, smtp_port=free_port())  # 3.6 s: the call-back list fills during the test
         base = stack.enter_context(serve_in_thread(create_app(settings)))
         eventually(lambda: httpx.get(f"{base}/readyz").status_code, lambda s: s == 200, "intake ready")
         yield base, settings
@@ -297,7 +305,7 @@ def test_every_console_page_and_error_state_passes_axe_in_every_language(site, b
         problems[f"{lang} sign-in (error)"] = axe_violations(page)
         sign_in(page, base, settings, Role.OPERATOR, lang)
         for path in ("", "help", "offer", "search", "search?phone=016223344", "search?phone=12", "my-cases", "call-backs",
-                     "received/H-ABCDEF"):
+                     "received/H-ABCDEF", "mail", f"mail/{uuid.uuid4()}"):
             page.goto(f"{base}/{lang}/console/{path}")
             problems[f"{lang} console/{path}"] = axe_violations(page)
         for form in ("help", "offer"):
@@ -310,3 +318,45 @@ def test_every_console_page_and_error_state_passes_axe_in_every_language(site, b
         page.locator("header button[type=submit]").click()  # sign out
         assert page.url.endswith(f"/{lang}/console/sign-in")
     assert {where: found for where, found in problems.items() if found} == {}
+
+
+def test_an_operator_turns_a_mail_into_one_request_from_the_console(site, browser):
+    import smtplib
+    from email.message import EmailMessage
+
+    base, settings = site
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "Canary Mailer <canary.mailer@example.org>", "help@leuven.helpt.local", "Hulp"
+    mail.set_content("Goeiedag, ik kan niet meer naar de winkel. Kan iemand boodschappen doen? Ik woon in Kessel-Lo.")
+    with smtplib.SMTP("127.0.0.1", settings.smtp_port, timeout=30) as smtp:
+        smtp.send_message(mail)
+
+    page = browser.new_page()
+    sign_in(page, base, settings, Role.OPERATOR, "nl", sub="operator-mail")
+    page.get_by_role("link", name="Mail", exact=True).first.click()
+    assert axe_violations(page) == []
+    page.get_by_role("link", name=re.compile("^Open de mail")).first.click()
+    eventually(lambda: (page.reload(), page.get_by_role("heading", level=1).inner_text())[1], lambda h: h == "Mail",
+               "gdpr to learn of the mail and let the operator open it", seconds=30)
+    assert "ik kan niet meer naar de winkel" in page.locator(".mail-text").inner_text()
+    assert axe_violations(page) == []
+    page.get_by_role("link", name="Een vraag om hulp").click()
+    assert page.get_by_label("Naam", exact=True).input_value() == "Canary Mailer", "the form starts from the mail"
+    assert page.get_by_label("E-mailadres").input_value() == "canary.mailer@example.org"
+    page.get_by_role("button", name="Vraag hulp").click()  # not complete yet: the form comes back
+    assert page.locator(".error-summary").count() == 1 and axe_violations(page) == []
+    page.get_by_label("Boodschappen doen").check()
+    page.get_by_label("Postcode").fill("3010")
+    page.get_by_label("Nederlands").check()
+    page.get_by_label("Ik las de privacyverklaring voor aan de beller, en die gaat akkoord.").check()
+    page.get_by_role("button", name="Vraag hulp").click()
+    reference = page.locator(".reference").inner_text()
+
+    mine = [e for _, e in published(settings, HelpRequested.TOPIC) if e.reference == reference]
+    assert len(mine) == 1 and mine[0].channel == Channel.EMAIL and mine[0].entered_by == "operator-mail"
+    page.go_back()
+    page.get_by_role("button", name="Vraag hulp").click()  # sent again from the browser's history
+    assert page.get_by_role("heading", level=1).inner_text() == "Deze mail werd al behandeld"
+    assert len([e for _, e in published(settings, HelpRequested.TOPIC) if e.reference == reference]) == 1
+    page.goto(f"{base}/nl/console/mail")
+    assert "Canary" not in page.content() and "Geen enkele mail wacht." in page.locator("tbody").inner_text()

@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from helpt_contracts.events import MailOutcome
 from helpt_contracts.roles import Scope
 from helpt_contracts.types import Channel
 from helpt_intake.api import Channelled, take_help_request, take_offer
+from helpt_intake.mail_api import MailSummary, OpenedMail, read_mail
 from helpt_intake.forms import N_, FormData, Problem, check_help_request, check_offer
 from helpt_intake.i18n import languages, translations
 from helpt_intake.settings import IntakeSettings
@@ -230,3 +233,123 @@ async def my_cases(request: Request, lang: str) -> Response:
 @console.get("/{lang}/console/call-backs")
 async def call_backs(request: Request, lang: str) -> Response:
     return await _cases_page(request, lang, "call-backs")
+
+
+# --- the mail desk ---------------------------------------------------------------------------
+
+def _mail_problem(request: Request, lang: str, refusal: Refusal) -> Response:
+    gettext = translations(lang).gettext
+    heading, message = {
+        404: (N_("No such mail"), N_("This mail does not exist, or belongs to another municipality.")),
+        409: (N_("This mail was already handled"), N_("Someone turned it into a request or an offer, or discarded it.")),
+        403: (N_("This mail cannot be opened now"), N_("It may have arrived a moment ago: try again in a few seconds.")),
+    }.get(refusal.status, (N_("This mail cannot be opened now"),
+                           N_("We cannot take your message right now. Please try again in a few minutes, or call %(phone)s.")))
+    settings: IntakeSettings = request.app.state.settings
+    return _staff_page(request, lang, "problem.html", refusal.status if refusal.status < 500 else 503,
+                       title=gettext(heading), heading=gettext(heading),
+                       message=gettext(message) % {"phone": settings.help_phone} if "%(phone)s" in message else gettext(message))
+
+
+@console.get("/{lang}/console/mail")
+async def mails(request: Request, lang: str) -> Response:
+    if lang not in languages():
+        return not_found(request)
+    who = operator(request)
+    if who is None:
+        return _sign_in_first(lang)
+    waiting = [MailSummary(**{"id": m["_id"], "received_at": m["received_at"], "size": m.get("size", 0),
+                              "attachments": m.get("attachments", 0)})
+               for m in await request.app.state.mail_triage.open_mails(who.tenant)]
+    return _staff_page(request, lang, "console/mails.html", title=translations(lang).gettext("Mail"), mails=waiting,
+                       when=_case_context(lang, await catalogue_for(request, who.tenant))["when"])
+
+
+async def _opened(request: Request, lang: str, mail_id: str) -> tuple[Principal, OpenedMail] | Response:
+    if lang not in languages():
+        return not_found(request)
+    who = operator(request)
+    if who is None:
+        return _sign_in_first(lang)
+    try:
+        mail = await read_mail(request.app.state.mail_triage, who, request.cookies[COOKIE], uuid.UUID(mail_id))
+    except ValueError:
+        return not_found(request)
+    except Refusal as refusal:
+        return _mail_problem(request, lang, refusal)
+    return who, mail
+
+
+@console.get("/{lang}/console/mail/{mail_id}")
+async def mail_page(request: Request, lang: str, mail_id: str) -> Response:
+    opened = await _opened(request, lang, mail_id)
+    if isinstance(opened, Response):
+        return opened
+    who, mail = opened
+    context = _case_context(lang, await catalogue_for(request, who.tenant))
+    return _staff_page(request, lang, "console/mail.html", title=translations(lang).gettext("Mail"), mail=mail,
+                       when=context["when"])
+
+
+async def _mail_form(request: Request, lang: str, mail_id: str, kind: str) -> Response:
+    opened = await _opened(request, lang, mail_id)
+    if isinstance(opened, Response):
+        return opened
+    who, mail = opened
+    catalogue = await catalogue_for(request, who.tenant)
+    gettext = translations(lang).gettext
+    template, title = ("help.html", gettext("New request")) if kind == "request" else ("offer.html", gettext("New offer"))
+    if request.method == "GET":
+        form = FormData(values={"name": mail.name or "", "email": mail.email or "", "note": mail.note[:2000]})
+    else:
+        read = await read_form(request, lang)
+        if isinstance(read, Response):
+            return read
+        form = read
+    when = _case_context(lang, catalogue)["when"]
+    show = form_page(request, lang, template, title, request.url.path, form, catalogue, vacancy=None, staff=True,
+                     mail=mail, when=when)
+    if request.method == "GET":
+        return show(200, {})
+    settings: IntakeSettings = request.app.state.settings
+    check = check_help_request if kind == "request" else check_offer
+    checked = check(form, catalogue, region=settings.phone_region, postcode_pattern=settings.postcode_pattern)
+    take = take_help_request if kind == "request" else take_offer
+    outcome = MailOutcome.REQUEST if kind == "request" else MailOutcome.VOLUNTEER
+    desk = request.app.state.mail_triage
+
+    async def confirm(request: Request, body: Any, intake: Any, _key: str | None, via: Channelled) -> Any:
+        return await desk.triage(via.tenant, mail.id, outcome,
+                                 lambda: take(request, body, intake, f"mail-{mail.id}", via))
+
+    by_mail = Channelled(Channel.EMAIL, who.tenant, entered_by=who.sub)
+    reference, page = await take_form(request, lang, form, checked, confirm, show, rate_limited=False, via=by_mail)
+    return page or RedirectResponse(f"/{lang}/console/received/{reference}", status_code=303)
+
+
+@console.get("/{lang}/console/mail/{mail_id}/help")
+@console.post("/{lang}/console/mail/{mail_id}/help")
+async def mail_as_request(request: Request, lang: str, mail_id: str) -> Response:
+    return await _mail_form(request, lang, mail_id, "request")
+
+
+@console.get("/{lang}/console/mail/{mail_id}/offer")
+@console.post("/{lang}/console/mail/{mail_id}/offer")
+async def mail_as_offer(request: Request, lang: str, mail_id: str) -> Response:
+    return await _mail_form(request, lang, mail_id, "volunteer")
+
+
+@console.post("/{lang}/console/mail/{mail_id}/discard")
+async def discard_mail(request: Request, lang: str, mail_id: str) -> Response:
+    if lang not in languages():
+        return not_found(request)
+    who = operator(request)
+    if who is None:
+        return _sign_in_first(lang)
+    try:
+        await request.app.state.mail_triage.triage(who.tenant, uuid.UUID(mail_id), MailOutcome.DISCARDED)
+    except ValueError:
+        return not_found(request)
+    except Refusal as refusal:
+        return _mail_problem(request, lang, refusal)
+    return RedirectResponse(f"/{lang}/console/mail", status_code=303)
