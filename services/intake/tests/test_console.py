@@ -339,3 +339,76 @@ def test_a_contact_number_that_is_no_phone_number_is_a_clear_422_and_nothing_is_
     answer = client.post("/api/v1/help-requests", json=body, headers=bearer(secret, Role.OPERATOR, "operator-typo"))
     assert answer.status_code == 422 and "phone number" in answer.json()["detail"] and "neighbour" not in answer.text
     assert client.get("/api/v1/console/my-cases", headers=bearer(secret, Role.OPERATOR, "operator-typo")).json() == []
+
+
+# --- after the call: changes, cancellations, withdrawals ---------------------------------------
+
+def test_an_operator_cancels_a_request_once_and_a_closed_request_changes_no_more(stack):
+    client, settings, secret = stack
+    operator = bearer(secret, Role.OPERATOR, "operator-cancel")
+    request_id = client.post("/api/v1/help-requests", json=REQUEST, headers=operator).json()["id"]
+    cancel = {"reason": "no-longer-needed"}
+    assert client.post(f"/api/v1/help-requests/{request_id}/cancel", json=cancel, headers=operator).json() == {
+        "id": request_id, "status": "cancelled"}
+    again = client.post(f"/api/v1/help-requests/{request_id}/cancel", json=cancel, headers=operator)
+    assert again.status_code == 409, "a second cancellation publishes nothing"
+    late = client.patch(f"/api/v1/help-requests/{request_id}", json={"urgency": "urgent"}, headers=operator)
+    assert late.status_code == 409
+    cancelled = [e for e in read_topic(settings, topics.HELP_REQUESTS)
+                 if isinstance(e, HelpRequestCancelled) and str(e.request_id) == request_id]
+    assert len(cancelled) == 1 and cancelled[0].reason == RequestCancellationReason.NO_LONGER_NEEDED
+    assert case_doc(settings, request_id)["status"] == "cancelled"
+
+
+def test_a_changed_phone_number_is_sealed_for_the_same_person_and_finds_the_case(stack):
+    client, settings, secret = stack
+    operator = bearer(secret, Role.OPERATOR, "operator-change")
+    request_id = client.post("/api/v1/help-requests", json=REQUEST, headers=operator).json()["id"]
+    new_phone = "0468 11 22 33"
+    changed = client.patch(f"/api/v1/help-requests/{request_id}", headers=operator,
+                           json={"postcode": "3012", "contact": {"phone": new_phone}})
+    assert changed.status_code == 200 and sorted(changed.json()["changed"]) == ["phone", "postcode"]
+    updates = [e for e in read_topic(settings, topics.HELP_REQUESTS)
+               if type(e).__name__ == "HelpRequestUpdated" and str(e.request_id) == request_id]
+    assert len(updates) == 1 and updates[0].postcode == "3012" and set(updates[0].personal) == {"phone"}
+    assert new_phone.replace(" ", "") not in updates[0].model_dump_json() and new_phone not in updates[0].model_dump_json()
+    original = next(e for e in read_topic(settings, topics.HELP_REQUESTS)
+                    if isinstance(e, HelpRequested) and str(e.request_id) == request_id)
+    doc = case_doc(settings, request_id)
+    assert doc["postcode"] == "3012" and doc["subject_ids"] == [original.subject_id], "the same person at gdpr"
+    for number in (new_phone, PHONE):  # the new number finds the case, and so does the old one
+        found = client.get("/api/v1/console/search", params={"phone": number}, headers=operator).json()
+        assert request_id in [c["id"] for c in found]
+
+
+def test_an_operator_withdraws_a_volunteer_once(stack):
+    client, settings, secret = stack
+    operator = bearer(secret, Role.OPERATOR, "operator-withdraw")
+    volunteer_id = client.post("/api/v1/volunteers", json=OFFER, headers=operator).json()["id"]
+    first = client.post(f"/api/v1/volunteers/{volunteer_id}/withdraw", json={"reason": "volunteer-withdrew"}, headers=operator)
+    second = client.post(f"/api/v1/volunteers/{volunteer_id}/withdraw", json={"reason": "volunteer-withdrew"}, headers=operator)
+    assert (first.status_code, second.status_code) == (200, 409)
+    withdrawn = [e for e in read_topic(settings, topics.VOLUNTEERS)
+                 if type(e).__name__ == "VolunteerWithdrawn" and str(e.volunteer_id) == volunteer_id]
+    assert len(withdrawn) == 1
+
+
+def test_changes_are_refused_to_whoever_may_not_make_them(stack):
+    client, settings, secret = stack
+    operator = bearer(secret, Role.OPERATOR, "operator-guard")
+    partner = bearer(secret, Role.PARTNER, "partner-1", org="wzc-sint-anna")
+    own = client.post("/api/v1/help-requests", json=REQUEST, headers=partner).json()["id"]
+    other = client.post("/api/v1/help-requests", json=REQUEST, headers=operator).json()["id"]
+    cancel = {"reason": "resolved-elsewhere"}
+    url = "/api/v1/help-requests/{}/cancel".format
+    assert client.post(url(other), json=cancel).status_code == 401
+    assert client.post(url(other), json=cancel, headers=bearer(secret, Role.CITIZEN)).status_code == 403
+    assert client.post(url(other), json=cancel, headers=partner).status_code == 403, "not the partner's request"
+    assert client.post(url(own), json=cancel, headers=bearer(secret, Role.PARTNER, "p-2", org="other-org")).status_code == 403
+    assert client.post(url(uuid.uuid4()), json=cancel, headers=operator).status_code == 404
+    assert client.post(url(other), json=cancel, headers=bearer(secret, Role.OPERATOR, tenant="elsewhere")).status_code in (403, 404)
+    assert client.post(url(other), json={"reason": "erased"}, headers=operator).status_code == 422
+    assert client.patch(f"/api/v1/help-requests/{other}", json={}, headers=operator).status_code == 422
+    assert client.patch(f"/api/v1/help-requests/{other}", json={"task": "juggling"}, headers=operator).status_code == 422
+    assert client.patch(f"/api/v1/help-requests/{other}", json={"surprise": 1}, headers=operator).status_code == 422
+    assert client.post(url(own), json=cancel, headers=partner).status_code == 200, "the partner who asked may cancel"

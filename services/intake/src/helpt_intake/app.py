@@ -12,6 +12,7 @@ from helpt_contracts.events import Event
 from helpt_contracts.roles import Role
 from helpt_intake.api import router
 from helpt_intake.case_events import case_status_router
+from helpt_intake.changes_api import changes_router
 from helpt_intake.cases import CaseBook
 from helpt_intake.console_api import console_router
 from helpt_intake.console import console
@@ -40,7 +41,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         title="Helpt intake",
         description="Where every request for help and every offer arrives: web forms, phone console, e-mail, API.",
         kafka_consumers=[gdpr_command_router, case_status_router],
-        http_routers=[router, catalogue_router, mail_router, console_router, console, pages],  # pages last: it answers every other /<lang>/ address
+        http_routers=[router, changes_router, catalogue_router, mail_router, console_router, console, pages],  # pages last: it answers every other /<lang>/ address
         background=[mailbox(settings, lambda: app.state.mail_triage)],
     )
     app.state.settings = settings
@@ -82,7 +83,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     @app.middleware("http")
     async def refuse_unreadable_bodies(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         # Before any parsing: a body too large or not JSON gets its own clear 4xx.
-        if request.method == "POST" and request.url.path.startswith("/api/"):
+        if request.method in ("POST", "PATCH") and request.url.path.startswith("/api/"):
             if not request.headers.get("content-type", "").split(";")[0].strip() == "application/json":
                 return JSONResponse({"detail": "send JSON (Content-Type: application/json)"}, status_code=415)
             length = request.headers.get("content-length")

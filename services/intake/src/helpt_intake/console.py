@@ -21,7 +21,13 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from helpt_contracts.events import MailOutcome
+from helpt_contracts.events import (
+    HelpRequestCancelled,
+    MailOutcome,
+    RequestCancellationReason,
+    VolunteerWithdrawn,
+    WithdrawalReason,
+)
 from helpt_contracts.roles import Scope
 from helpt_contracts.types import Channel
 from helpt_intake.api import Channelled, take_help_request, take_offer
@@ -353,3 +359,76 @@ async def discard_mail(request: Request, lang: str, mail_id: str) -> Response:
     except Refusal as refusal:
         return _mail_problem(request, lang, refusal)
     return RedirectResponse(f"/{lang}/console/mail", status_code=303)
+
+
+# --- one case: see it, cancel a request, withdraw an offer -----------------------------------
+
+_CLOSE_REASONS = {
+    "request": [("requester-cancelled", N_("The person cancelled it")), ("resolved-elsewhere", N_("Someone else helps already")),
+                ("duplicate", N_("It was asked twice")), ("no-longer-needed", N_("Help is no longer needed"))],
+    "volunteer": [("volunteer-withdrew", N_("The volunteer stops")), ("inactive", N_("The volunteer cannot be reached"))],
+}
+
+
+async def _case_page(request: Request, lang: str, case_id: str, form: FormData, errors: dict, status: int = 200) -> Response:
+    if lang not in languages():
+        return not_found(request)
+    who = operator(request)
+    if who is None:
+        return _sign_in_first(lang)
+    try:
+        case = await request.app.state.case_book().get(who.tenant, uuid.UUID(case_id))
+    except ValueError:
+        case = None
+    if case is None:
+        return not_found(request)
+    gettext = translations(lang).gettext
+    kind = "request" if case.kind == "request" else "volunteer"
+    return _staff_page(
+        request, lang, "console/case.html", status, title=gettext("Case %(reference)s") % {"reference": case.reference},
+        case=case, form=form, errors=errors, closable=case.status not in ("done", "cancelled"),
+        close_legend=gettext("Cancel this request: why?") if kind == "request" else gettext("Withdraw this offer: why?"),
+        close_button=gettext("Cancel the request") if kind == "request" else gettext("Withdraw the offer"),
+        reason_options=[(code, gettext(label), None) for code, label in _CLOSE_REASONS[kind]],
+        **_case_context(lang, await catalogue_for(request, who.tenant)))
+
+
+@console.get("/{lang}/console/case/{case_id}")
+async def case_page(request: Request, lang: str, case_id: str) -> Response:
+    return await _case_page(request, lang, case_id, FormData(), {})
+
+
+@console.post("/{lang}/console/case/{case_id}/close")
+async def close_case(request: Request, lang: str, case_id: str) -> Response:
+    if lang not in languages():
+        return not_found(request)
+    who = operator(request)
+    if who is None:
+        return _sign_in_first(lang)
+    form = await read_form(request, lang)
+    if isinstance(form, Response):
+        return form
+    try:
+        ident = uuid.UUID(case_id)
+    except ValueError:
+        return not_found(request)
+    case = await request.app.state.case_book().get(who.tenant, ident)
+    if case is None:
+        return not_found(request)
+    kind = "request" if case.kind == "request" else "volunteer"
+    if form.get("reason") not in {code for code, _ in _CLOSE_REASONS[kind]}:
+        return await _case_page(request, lang, case_id, form, {"reason": Problem(N_("Choose why"))}, 422)
+    event = (HelpRequestCancelled(tenant=who.tenant, request_id=ident, reason=RequestCancellationReason(form.get("reason")))
+             if kind == "request" else
+             VolunteerWithdrawn(tenant=who.tenant, volunteer_id=ident, reason=WithdrawalReason(form.get("reason"))))
+    try:
+        await request.app.state.intake().close(tenant=who.tenant, case_id=ident, kind=kind, event=event)
+    except Refusal as refusal:
+        message = (N_("This was sent already, or is being sent right now. Check before you send it again.")
+                   if refusal.status == 409 else
+                   N_("We cannot take your message right now. Please try again in a few minutes, or call %(phone)s."))
+        settings: IntakeSettings = request.app.state.settings
+        return await _case_page(request, lang, case_id, form,
+                                {"_service": Problem(message, (("phone", settings.help_phone),))},
+                                409 if refusal.status == 409 else 503)
+    return RedirectResponse(f"/{lang}/console/case/{case_id}", status_code=303)

@@ -29,6 +29,8 @@ from helpt_platform.logs import get_logger
 
 __all__ = ["Intake", "Received"]
 
+_FINAL = [CaseStatus.DONE.value, CaseStatus.CANCELLED.value]
+
 log = get_logger(__name__)
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud on the phone
 BuildEvent = Callable[[UUID, str, UUID, dict[PersonalField, SealedField]], Event]
@@ -143,3 +145,62 @@ class Intake:
         if earlier and earlier.get("state") == "done":
             return Received(earlier["case_id"], earlier["reference"])
         raise Refusal(409, "this submission is still being processed; try again in a moment")
+
+    # --- after the submission: changes, cancellations, withdrawals --------------------------
+
+    async def case_doc(self, tenant: str, case_id: UUID, kind: str) -> dict[str, Any]:
+        """The stored case (sealed); 404 if this tenant has no such case of that kind."""
+        doc = await self._cases.find_one({"_id": case_id, "tenant": tenant, "kind": kind})
+        if doc is None:
+            raise Refusal(404, f"no such {'help request' if kind == 'request' else 'volunteer'}")
+        return doc
+
+    async def close(self, *, tenant: str, case_id: UUID, kind: str, event: Event) -> None:
+        """Cancel a request or withdraw a volunteer: published once (a second try is a 409), or not at all (503)."""
+        await self.case_doc(tenant, case_id, kind)
+        if not self._kafka_ready():
+            raise self._unavailable()
+        now = dt.datetime.now(dt.UTC)
+        claimed = await self._cases.update_one(
+            {"_id": case_id, "tenant": tenant, "status": {"$nin": _FINAL}, "closing": {"$exists": False}},
+            {"$set": {"closing": now}})
+        if not claimed.modified_count:
+            raise Refusal(409, "this case is already closed, or being closed")
+        try:
+            await self._publish(event)
+        except Exception as exc:  # noqa: BLE001 — not published: leave the case as it was
+            await self._cases.update_one({"_id": case_id}, {"$unset": {"closing": ""}})
+            log.warning("publish failed; closing undone", error=type(exc).__name__)
+            raise self._unavailable() from None
+        await self._cases.update_one({"_id": case_id}, {"$set": {"status": CaseStatus.CANCELLED.value, "status_at": now},
+                                                         "$unset": {"closing": ""}})
+        log.info("case closed", kind=kind, tenant=tenant, case_id=str(case_id))
+
+    async def change(self, *, tenant: str, case_id: UUID, kind: str, personal: dict[PersonalField, str],
+                     build: Callable[[dict[PersonalField, SealedField] | None], Event]) -> None:
+        """Publish what changed in an open case, personal fields sealed for the same subject, and keep it."""
+        doc = await self.case_doc(tenant, case_id, kind)
+        if doc.get("status") in _FINAL or doc.get("closing"):
+            raise Refusal(409, "this case is closed; it cannot change any more")
+        if not self._kafka_ready():
+            raise self._unavailable()
+        sealed: dict[PersonalField, SealedField] | None = None
+        index: list[str] = []
+        if personal:
+            try:
+                index = await self._contact_index(tenant, personal)
+                _, sealed = await self._gdpr.seal(tenant, personal, subject_id=doc["subject_ids"][0])
+            except GdprUnavailable:
+                raise self._unavailable() from None
+        event = build(sealed)
+        try:
+            await self._publish(event)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("publish failed; change not made", error=type(exc).__name__)
+            raise self._unavailable() from None
+        facts = {k: v for k, v in case_facts(event).items() if v is not None}
+        update: dict[str, Any] = {"$set": {**facts, **{f"personal.{f.value}": s.model_dump() for f, s in (sealed or {}).items()}}}
+        if index:  # earlier numbers still find the person: add, do not replace
+            update["$addToSet"] = {"contact_index": {"$each": index}}
+        await self._cases.update_one({"_id": case_id}, update)
+        log.info("case changed", kind=kind, tenant=tenant, case_id=str(case_id))
