@@ -376,3 +376,39 @@ def test_an_operator_turns_a_mail_into_one_request_from_the_console(site, browse
     assert len([e for _, e in published(settings, HelpRequested.TOPIC) if getattr(e, "reference", None) == reference]) == 1
     page.goto(f"{base}/nl/console/mail")
     assert "Canary" not in page.content() and "Geen enkele mail wacht." in page.locator("tbody").inner_text()
+
+
+def test_a_coordinator_previews_a_draft_as_the_public_will_see_it_and_publishes_it(site, browser):
+    base, settings = site
+    coordinator = {"Authorization": "Bearer " + issue_token(local_secret(settings.jwt_secret_file), sub="coordinator-1",
+                                                            role=Role.COORDINATOR, tenant="leuven")}
+    page = browser.new_page()
+    sign_in(page, base, settings, Role.COORDINATOR, "en", sub="coordinator-1")
+    assert page.url.endswith("/en/preview/") and page.get_by_role("heading", level=1).inner_text() == "No draft to preview"
+    assert axe_violations(page) == []
+
+    live = httpx.get(f"{base}/api/v1/catalogue/versions/1", headers=coordinator).json()
+    draft = {key: live[key] for key in ("languages", "vacancies")}
+    dog = next(v for v in draft["vacancies"] if v["code"] == "dog-walking")
+    dog["texts"]["en"]["title"] = "Walking a dog round the block"
+    saved = httpx.put(f"{base}/api/v1/catalogue/draft", json=draft, headers=coordinator)
+    assert saved.status_code == 200, saved.text
+
+    page.goto(f"{base}/en/preview/")
+    assert "not published" in page.locator("[role=note]").inner_text()
+    assert page.get_by_role("heading", name="Walking a dog round the block").count() == 1
+    assert axe_violations(page) == []
+    page.get_by_role("link", name=re.compile(r"^Offer to help\W+Walking a dog round the block$")).click()
+    assert page.get_by_role("button", name="Send my offer").count() == 0, "a preview cannot be sent"
+    assert axe_violations(page) == []
+    assert "Walking a dog round the block" not in httpx.get(f"{base}/en/").text, "the public still sees the live version"
+
+    page.get_by_role("button", name="Publish this draft").click()
+    assert "is published" in page.locator("[role=status]").inner_text()
+    assert "Walking a dog round the block" in httpx.get(f"{base}/en/").text, "the public sees it now"
+    page.goto(f"{base}/en/console/")
+    assert page.url.endswith("/en/console/sign-in"), "a coordinator is not an operator"
+    # Put the live texts back for whatever runs after this test on the same site.
+    assert httpx.put(f"{base}/api/v1/catalogue/draft", json={key: live[key] for key in ("languages", "vacancies")},
+                     headers=coordinator).status_code == 200
+    assert httpx.post(f"{base}/api/v1/catalogue/publish", json={}, headers=coordinator).status_code == 200

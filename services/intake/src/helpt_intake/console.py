@@ -47,17 +47,29 @@ _REFERENCE = re.compile(r"^[HV]-[A-Z2-9]{6}$")
 
 def operator(request: Request) -> Principal | None:
     """The signed-in operator, or None (no cookie, a bad or expired token, another role)."""
-    return _operator(request, request.cookies.get(COOKIE))
+    who = _staff(request, request.cookies.get(COOKIE))
+    return who if who and _is_operator(who) else None
 
 
-def _operator(request: Request, token: str | None) -> Principal | None:
+def coordinator(request: Request) -> Principal | None:
+    """The signed-in coordinator (who may edit the catalogue), or None."""
+    who = _staff(request, request.cookies.get(COOKIE))
+    return who if who and who.has(Scope.CATALOGUE_EDIT) else None
+
+
+def _is_operator(who: Principal) -> bool:
+    return who.has(Scope.INTAKE_LOOKUP) and who.has(Scope.INTAKE_SUBMIT)
+
+
+def _staff(request: Request, token: str | None) -> Principal | None:
+    """Whoever a token names, if intake's staff pages are theirs: an operator or a coordinator."""
     if not token:
         return None
     try:
         who = request.app.state.token_verifier().verify(f"Bearer {token}")
     except AuthError:
         return None
-    return who if who.has(Scope.INTAKE_LOOKUP) and who.has(Scope.INTAKE_SUBMIT) else None
+    return who if _is_operator(who) or who.has(Scope.CATALOGUE_EDIT) else None
 
 
 def _sign_in_first(lang: str) -> RedirectResponse:
@@ -100,10 +112,11 @@ async def sign_in(request: Request, lang: str) -> Response:
     if not token:
         return render(request, lang, "console/sign_in.html", 400, title=title,
                       errors={"token": Problem(N_("Enter your access token"))})
-    if _operator(request, token) is None:
+    who = _staff(request, token)
+    if who is None:
         return render(request, lang, "console/sign_in.html", 401, title=title, errors={"token": Problem(N_(
             "This token is not valid, has expired, or is not a call-centre operator's"))})
-    response = RedirectResponse(f"/{lang}/console/", status_code=303)
+    response = RedirectResponse(f"/{lang}/console/" if _is_operator(who) else f"/{lang}/preview/", status_code=303)
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
                         path="/", max_age=10 * 3600)
     return response
@@ -432,3 +445,66 @@ async def close_case(request: Request, lang: str, case_id: str) -> Response:
                                 {"_service": Problem(message, (("phone", settings.help_phone),))},
                                 409 if refusal.status == 409 else 503)
     return RedirectResponse(f"/{lang}/console/case/{case_id}", status_code=303)
+
+
+# --- the catalogue's draft, previewed as the public will see it (coordinators) --------------
+
+async def _draft_or_page(request: Request, lang: str) -> tuple[Principal, Any, Any] | Response:
+    if lang not in languages():
+        return not_found(request)
+    who = coordinator(request)
+    if who is None:
+        return _sign_in_first(lang)
+    store = request.app.state.catalogues()
+    draft, live = await store.draft(who.tenant), await store.published(who.tenant)
+    if draft is None:
+        gettext = translations(lang).gettext
+        return render(request, lang, "console/preview_none.html", title=gettext("No draft to preview"),
+                           message=gettext("There is no draft of the vacancies. A coordinator saves one through the catalogue API; then it shows here."))
+    return who, draft, live
+
+
+@console.get("/{lang}/preview/")
+async def preview_home(request: Request, lang: str) -> Response:
+    found = await _draft_or_page(request, lang)
+    if isinstance(found, Response):
+        return found
+    _who, draft, live = found
+    return render(request, lang, "home.html", title=translations(lang).gettext("Home"), preview=True,
+                  draft_version=draft.version, live_version=live.version, offer_base=f"/{lang}/preview/offer",
+                  individual=[v for v in draft.vacancies if not v.collective],
+                  collective=[v for v in draft.vacancies if v.collective])
+
+
+@console.get("/{lang}/preview/offer/{code}")
+async def preview_offer(request: Request, lang: str, code: str) -> Response:
+    found = await _draft_or_page(request, lang)
+    if isinstance(found, Response):
+        return found
+    _who, draft, live = found
+    vacancy = draft.get(code)
+    if vacancy is None:
+        return not_found(request)
+    title = translations(lang).gettext("Offer to help: %(task)s") % {"task": text_of(vacancy, lang).title}
+    show = form_page(request, lang, "offer.html", title, request.url.path, FormData(), draft, vacancy=vacancy,
+                     preview=True, draft_version=draft.version, live_version=live.version)
+    return show(200, {})
+
+
+@console.post("/{lang}/preview/publish")
+async def preview_publish(request: Request, lang: str) -> Response:
+    if lang not in languages():
+        return not_found(request)
+    who = coordinator(request)
+    if who is None:
+        return _sign_in_first(lang)
+    gettext = translations(lang).gettext
+    try:
+        published = await request.app.state.catalogues().publish(who.tenant, who.sub)
+    except Refusal as refusal:
+        if refusal.status != 409:
+            raise
+        return render(request, lang, "console/preview_none.html", 409, title=gettext("No draft to preview"),
+                           message=gettext("This draft was published or replaced meanwhile."))
+    return render(request, lang, "console/preview_none.html", title=gettext("Published"), published=published.version,
+                       message=gettext("The draft is now the live catalogue."))
