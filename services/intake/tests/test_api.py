@@ -8,19 +8,15 @@ import uuid
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
 from fastapi.testclient import TestClient
 from pymongo import MongoClient
 
-from helpt_contracts.envelope import decode_event
 from helpt_contracts.events import HelpRequested, VolunteerRegistered
 from helpt_contracts.roles import Role
-from helpt_gdpr.app import create_app as create_gdpr
-from helpt_gdpr.settings import GdprSettings
 from helpt_intake.app import create_app
 from helpt_intake.settings import IntakeSettings
-from helpt_platform.auth import issue_token, local_secret
-from helpt_platform.testing import serve_in_thread
+from helpt_platform.auth import issue_token
+from helpt_platform.testing import topic_events
 
 pytestmark = pytest.mark.infra
 
@@ -31,34 +27,10 @@ OFFER = {"tasks": ["dog-walking"], "postcode": "3001", "languages": ["en", "nl"]
 
 
 @pytest.fixture(scope="module")
-def stack(infra, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("intake")
-    run = uuid.uuid4().hex[:8]
-    common = dict(kafka_bootstrap_servers=infra.bootstrap_servers, mongodb_url=infra.mongodb_url,
-                  topic_prefix=f"i-{run}.", jwt_secret_file=tmp / "jwt.secret", log_json=False)
-    gdpr_settings = GdprSettings(**common, mongodb_database=f"helpt_gdpr_{run}", key_dir=tmp / "keys")
-    with serve_in_thread(create_gdpr(gdpr_settings)) as gdpr_url:
-        settings = IntakeSettings(**common, mongodb_database=f"helpt_intake_{run}", gdpr_url=gdpr_url, smtp_port=0)
-        with TestClient(create_app(settings)) as client:
-            for _ in range(100):  # the broker connects in the background
-                if client.get("/readyz").status_code == 200:
-                    break
-                asyncio.run(asyncio.sleep(0.2))
-            yield client, settings, gdpr_url, local_secret(tmp / "jwt.secret")
+def stack(intake_stack, ready_client):
+    with intake_stack("i") as (settings, gdpr_url, secret), ready_client(settings) as client:
+        yield client, settings, gdpr_url, secret
 
-
-def events_on(settings: IntakeSettings, topic: str) -> list[tuple[bytes, object]]:
-    async def read():
-        consumer = AIOKafkaConsumer(settings.topic(topic), bootstrap_servers=settings.kafka_bootstrap_servers,
-                                    auto_offset_reset="earliest", enable_auto_commit=False)
-        await consumer.start()
-        try:
-            batches = await consumer.getmany(timeout_ms=3000)
-            return [(r.value, decode_event(r.headers, r.value)[1]) for records in batches.values() for r in records]
-        finally:
-            await consumer.stop()
-
-    return asyncio.run(read())
 
 
 def test_a_help_request_is_published_once_sealed_with_its_consent_and_opens_only_at_gdpr(stack):
@@ -66,7 +38,7 @@ def test_a_help_request_is_published_once_sealed_with_its_consent_and_opens_only
     answer = client.post("/api/v1/help-requests", json=REQUEST)
     assert answer.status_code == 202, answer.text
     reference = answer.json()["reference"]
-    mine = [(raw, e) for raw, e in events_on(settings, HelpRequested.TOPIC) if e.reference == reference]
+    mine = [(raw, e) for raw, e in topic_events(settings, HelpRequested.TOPIC) if e.reference == reference]
     assert len(mine) == 1
     raw, event = mine[0]
     assert isinstance(event, HelpRequested) and event.task == "shopping"
@@ -88,7 +60,7 @@ def test_an_offer_of_help_is_published_as_a_volunteer_registration(stack):
     client, settings, *_ = stack
     answer = client.post("/api/v1/volunteers", json=OFFER)
     assert answer.status_code == 202, answer.text
-    registered = [e for _, e in events_on(settings, VolunteerRegistered.TOPIC) if str(e.volunteer_id) == answer.json()["id"]]
+    registered = [e for _, e in topic_events(settings, VolunteerRegistered.TOPIC) if str(e.volunteer_id) == answer.json()["id"]]
     assert len(registered) == 1 and registered[0].tasks == ["dog-walking"] and registered[0].languages == ["en", "nl"]
 
 
@@ -99,7 +71,7 @@ def test_a_retried_submission_with_the_same_idempotency_key_publishes_nothing_ne
     second = client.post("/api/v1/help-requests", json=REQUEST, headers=key)
     assert first.status_code == second.status_code == 202
     assert first.json() == second.json()
-    published = [e for _, e in events_on(settings, HelpRequested.TOPIC) if e.reference == first.json()["reference"]]
+    published = [e for _, e in topic_events(settings, HelpRequested.TOPIC) if e.reference == first.json()["reference"]]
     assert len(published) == 1
 
 
@@ -114,13 +86,13 @@ def test_a_retried_submission_with_the_same_idempotency_key_publishes_nothing_ne
 ], ids=["no-contact", "unreachable", "unknown-field", "unknown-vacancy", "no-consent", "no-language", "unknown-tenant"])
 def test_bad_input_gets_a_clear_4xx_and_nothing_is_published(stack, change, status, says):
     client, settings, *_ = stack
-    before = len(events_on(settings, HelpRequested.TOPIC))
+    before = len(topic_events(settings, HelpRequested.TOPIC))
     body = {k: v for k, v in ({**REQUEST, **change}).items() if v is not None}
     answer = client.post("/api/v1/help-requests", json=body)
     assert answer.status_code == status, answer.text
     assert says in answer.text
     assert "Canary" not in answer.text, "an error never repeats personal data"
-    assert len(events_on(settings, HelpRequested.TOPIC)) == before
+    assert len(topic_events(settings, HelpRequested.TOPIC)) == before
 
 
 def test_malformed_oversized_or_non_json_bodies_get_their_own_4xx(stack):
@@ -156,4 +128,4 @@ def test_when_gdpr_is_down_the_person_hears_503_with_the_help_desk_number_and_no
     with MongoClient(infra.mongodb_url) as mongo:
         db = mongo[settings.database_name]
         assert db["cases"].count_documents({}) == 0 and db["idempotency_keys"].count_documents({}) == 0
-    assert events_on(settings, HelpRequested.TOPIC) == []
+    assert topic_events(settings, HelpRequested.TOPIC) == []

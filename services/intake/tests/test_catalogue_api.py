@@ -15,14 +15,9 @@ from pymongo import AsyncMongoClient
 
 from helpt_contracts.events import CrisisPurgeRequested
 from helpt_contracts.roles import Role
-from helpt_gdpr.app import create_app as create_gdpr
-from helpt_gdpr.settings import GdprSettings
-from helpt_intake.app import create_app
 from helpt_intake.catalogue import CatalogueStore, load_catalogue
-from helpt_intake.settings import IntakeSettings
-from helpt_platform.auth import Refusal, issue_token, local_secret
+from helpt_platform.auth import Refusal, issue_token
 from helpt_platform.purge import carry_out_gdpr_command
-from helpt_platform.testing import serve_in_thread
 
 pytestmark = pytest.mark.infra
 
@@ -38,20 +33,10 @@ MASKS = {"code": "sewing-masks", "collective": False, "visit": False, "requireme
 
 
 @pytest.fixture(scope="module")
-def stack(infra, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("catalogue")
-    run = uuid.uuid4().hex[:8]
-    common = dict(kafka_bootstrap_servers=infra.bootstrap_servers, mongodb_url=infra.mongodb_url, tenants=",".join(TENANTS),
-                  topic_prefix=f"c-{run}.", jwt_secret_file=tmp / "jwt.secret", log_json=False)
-    gdpr_settings = GdprSettings(**common, mongodb_database=f"helpt_gdpr_{run}", key_dir=tmp / "keys")
-    with serve_in_thread(create_gdpr(gdpr_settings)) as gdpr_url:
-        settings = IntakeSettings(**common, mongodb_database=f"helpt_intake_{run}", gdpr_url=gdpr_url, smtp_port=0)
-        with TestClient(create_app(settings)) as client:
-            for _ in range(100):  # the broker connects in the background
-                if client.get("/readyz").status_code == 200:
-                    break
-                asyncio.run(asyncio.sleep(0.2))
-            yield client, settings, local_secret(tmp / "jwt.secret")
+def stack(intake_stack, ready_client):
+    with intake_stack("cat", common={"tenants": ",".join(TENANTS)}) as (settings, _gdpr_url, secret), \
+            ready_client(settings) as client:
+        yield client, settings, secret
 
 
 def bearer(secret: bytes, tenant: str, role: Role = Role.COORDINATOR, sub: str = "coordinator-7") -> dict[str, str]:

@@ -12,12 +12,12 @@ import json
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from fastapi.testclient import TestClient
 from pymongo import AsyncMongoClient, MongoClient
 
 from helpt_contracts import topics
-from helpt_contracts.envelope import Envelope, decode_event, encode_event
+from helpt_contracts.envelope import Envelope, encode_event
 from helpt_contracts.events import (
     Event,
     HelpRequestCancelled,
@@ -30,13 +30,10 @@ from helpt_contracts.events import (
     VolunteerRegistered,
 )
 from helpt_contracts.roles import Role
-from helpt_gdpr.app import create_app as create_gdpr
-from helpt_gdpr.settings import GdprSettings
-from helpt_intake.app import create_app
 from helpt_intake.cases import CaseBook
 from helpt_intake.settings import IntakeSettings
-from helpt_platform.auth import issue_token, local_secret
-from helpt_platform.testing import eventually, serve_in_thread
+from helpt_platform.auth import issue_token
+from helpt_platform.testing import eventually, topic_events
 
 pytestmark = pytest.mark.infra
 
@@ -48,36 +45,15 @@ OFFER = {"tasks": ["dog-walking"], "postcode": "3001", "languages": ["nl"], "is_
 
 
 @pytest.fixture(scope="module")
-def stack(infra, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("console")
-    run = uuid.uuid4().hex[:8]
-    common = dict(kafka_bootstrap_servers=infra.bootstrap_servers, mongodb_url=infra.mongodb_url,
-                  topic_prefix=f"c-{run}.", jwt_secret_file=tmp / "jwt.secret", log_json=False)
-    gdpr_settings = GdprSettings(**common, mongodb_database=f"helpt_gdpr_{run}", key_dir=tmp / "keys")
-    with serve_in_thread(create_gdpr(gdpr_settings)) as gdpr_url:
-        settings = IntakeSettings(**common, mongodb_database=f"helpt_intake_{run}", gdpr_url=gdpr_url, smtp_port=0)
-        with TestClient(create_app(settings)) as client:
-            eventually(lambda: client.get("/readyz").status_code, lambda s: s == 200, "intake ready", seconds=30)
-            yield client, settings, local_secret(tmp / "jwt.secret")
+def stack(intake_stack, ready_client):
+    with intake_stack("c") as (settings, _gdpr_url, secret), ready_client(settings) as client:
+        yield client, settings, secret
 
 
 def bearer(secret: bytes, role: Role, sub: str = "staff-1", *, tenant: str = "leuven", org: str | None = None,
            ttl: dt.timedelta = dt.timedelta(hours=1)) -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_token(secret, sub=sub, role=role, tenant=tenant, organisation=org, ttl=ttl)}"}
 
-
-def read_topic(settings: IntakeSettings, topic: str) -> list[Event]:
-    async def read():
-        consumer = AIOKafkaConsumer(settings.topic(topic), bootstrap_servers=settings.kafka_bootstrap_servers,
-                                    auto_offset_reset="earliest", enable_auto_commit=False)
-        await consumer.start()
-        try:
-            batches = await consumer.getmany(timeout_ms=3000)
-            return [decode_event(r.headers, r.value)[1] for records in batches.values() for r in records]
-        finally:
-            await consumer.stop()
-
-    return asyncio.run(read())
 
 
 def publish(settings: IntakeSettings, *events: Event | tuple[Event, Envelope], key: str | None = None) -> list[Envelope]:
@@ -131,7 +107,7 @@ def test_a_request_taken_on_the_phone_is_published_once_as_phone_with_the_operat
     client, settings, secret = stack
     operator = bearer(secret, Role.OPERATOR, "operator-anna")
     case_id = submit(client, operator)
-    published = [e for e in read_topic(settings, topics.HELP_REQUESTS) if isinstance(e, HelpRequested) and str(e.request_id) == case_id]
+    published = [e for e in [e for _, e in topic_events(settings, topics.HELP_REQUESTS)] if isinstance(e, HelpRequested) and str(e.request_id) == case_id]
     assert len(published) == 1
     assert published[0].channel == "phone" and published[0].entered_by == "operator-anna"
 
@@ -153,14 +129,14 @@ def test_a_self_service_request_has_channel_web_and_no_operator(stack):
     case_id = submit(client)
     doc = case_doc(settings, case_id)
     assert doc["channel"] == "web" and doc["entered_by"] is None
-    event = next(e for e in read_topic(settings, topics.HELP_REQUESTS) if str(getattr(e, "request_id", "")) == case_id)
+    event = next(e for e in [e for _, e in topic_events(settings, topics.HELP_REQUESTS)] if str(getattr(e, "request_id", "")) == case_id)
     assert event.channel == "web" and event.entered_by is None
 
 
 def test_an_offer_taken_on_the_phone_carries_the_operator_too(stack):
     client, settings, secret = stack
     case_id = submit(client, bearer(secret, Role.OPERATOR, "operator-anna"), OFFER, "/api/v1/volunteers")
-    event = next(e for e in read_topic(settings, topics.VOLUNTEERS) if str(e.volunteer_id) == case_id)
+    event = next(e for e in [e for _, e in topic_events(settings, topics.VOLUNTEERS)] if str(e.volunteer_id) == case_id)
     assert isinstance(event, VolunteerRegistered) and event.channel == "phone" and event.entered_by == "operator-anna"
 
 
@@ -168,12 +144,12 @@ def test_a_partner_asks_in_its_own_name_and_its_volunteers_join_its_network(stac
     client, settings, secret = stack
     partner = bearer(secret, Role.PARTNER, "wgk-desk", org="wit-gele-kruis")
     request_id = submit(client, partner)
-    event = next(e for e in read_topic(settings, topics.HELP_REQUESTS) if str(getattr(e, "request_id", "")) == request_id)
+    event = next(e for e in [e for _, e in topic_events(settings, topics.HELP_REQUESTS)] if str(getattr(e, "request_id", "")) == request_id)
     assert event.channel == "partner" and event.organisation == "wit-gele-kruis" and event.entered_by is None
     assert case_doc(settings, request_id)["organisation"] == "wit-gele-kruis"
 
     volunteer_id = submit(client, partner, OFFER, "/api/v1/volunteers")
-    offer = next(e for e in read_topic(settings, topics.VOLUNTEERS) if str(e.volunteer_id) == volunteer_id)
+    offer = next(e for e in [e for _, e in topic_events(settings, topics.VOLUNTEERS)] if str(e.volunteer_id) == volunteer_id)
     assert offer.channel == "partner" and offer.networks == ["wit-gele-kruis"]
 
     other = client.post("/api/v1/help-requests", json={**REQUEST, "organisation": "rode-kruis"}, headers=partner)
@@ -228,7 +204,7 @@ def test_match_events_move_the_status_once_each_and_an_unknown_case_does_not_sto
     assert after["applied"].count(str(accepted.id)) == 1, "the redelivered event was applied once"
     assert after["version"] == before["version"] + 1, "only the completion changed the case"
     assert after["status_at"] > before["status_at"]
-    assert read_topic(settings, topics.dead_letter_topic(topics.MATCHES)) == [], "nothing parked: skipped, not failed"
+    assert [e for _, e in topic_events(settings, topics.dead_letter_topic(topics.MATCHES))] == [], "nothing parked: skipped, not failed"
 
     publish(settings, match(MatchDeclined, case_id, uuid.uuid4(), reason="expired"))
     eventually(lambda: case_doc(settings, case_id)["version"], lambda v: v == after["version"] + 1, "late decline recorded")
@@ -327,10 +303,10 @@ def test_a_submission_with_a_token_that_may_not_submit_is_refused_and_nothing_is
                "expired": bearer(secret, Role.OPERATOR, ttl=dt.timedelta(seconds=-60)),
                "screener": bearer(secret, Role.SCREENER),
                "operator": bearer(secret, Role.OPERATOR)}[who]
-    before = len(read_topic(settings, topics.HELP_REQUESTS))
+    before = len([e for _, e in topic_events(settings, topics.HELP_REQUESTS)])
     answer = client.post("/api/v1/help-requests", json=body, headers=headers)
     assert answer.status_code == status, answer.text
-    assert len(read_topic(settings, topics.HELP_REQUESTS)) == before
+    assert len([e for _, e in topic_events(settings, topics.HELP_REQUESTS)]) == before
 
 
 def test_a_contact_number_that_is_no_phone_number_is_a_clear_422_and_nothing_is_kept(stack):
@@ -354,7 +330,7 @@ def test_an_operator_cancels_a_request_once_and_a_closed_request_changes_no_more
     assert again.status_code == 409, "a second cancellation publishes nothing"
     late = client.patch(f"/api/v1/help-requests/{request_id}", json={"urgency": "urgent"}, headers=operator)
     assert late.status_code == 409
-    cancelled = [e for e in read_topic(settings, topics.HELP_REQUESTS)
+    cancelled = [e for e in [e for _, e in topic_events(settings, topics.HELP_REQUESTS)]
                  if isinstance(e, HelpRequestCancelled) and str(e.request_id) == request_id]
     assert len(cancelled) == 1 and cancelled[0].reason == RequestCancellationReason.NO_LONGER_NEEDED
     assert case_doc(settings, request_id)["status"] == "cancelled"
@@ -368,11 +344,11 @@ def test_a_changed_phone_number_is_sealed_for_the_same_person_and_finds_the_case
     changed = client.patch(f"/api/v1/help-requests/{request_id}", headers=operator,
                            json={"postcode": "3012", "contact": {"phone": new_phone}})
     assert changed.status_code == 200 and sorted(changed.json()["changed"]) == ["phone", "postcode"]
-    updates = [e for e in read_topic(settings, topics.HELP_REQUESTS)
+    updates = [e for e in [e for _, e in topic_events(settings, topics.HELP_REQUESTS)]
                if type(e).__name__ == "HelpRequestUpdated" and str(e.request_id) == request_id]
     assert len(updates) == 1 and updates[0].postcode == "3012" and set(updates[0].personal) == {"phone"}
     assert new_phone.replace(" ", "") not in updates[0].model_dump_json() and new_phone not in updates[0].model_dump_json()
-    original = next(e for e in read_topic(settings, topics.HELP_REQUESTS)
+    original = next(e for e in [e for _, e in topic_events(settings, topics.HELP_REQUESTS)]
                     if isinstance(e, HelpRequested) and str(e.request_id) == request_id)
     doc = case_doc(settings, request_id)
     assert doc["postcode"] == "3012" and doc["subject_ids"] == [original.subject_id], "the same person at gdpr"
@@ -388,7 +364,7 @@ def test_an_operator_withdraws_a_volunteer_once(stack):
     first = client.post(f"/api/v1/volunteers/{volunteer_id}/withdraw", json={"reason": "volunteer-withdrew"}, headers=operator)
     second = client.post(f"/api/v1/volunteers/{volunteer_id}/withdraw", json={"reason": "volunteer-withdrew"}, headers=operator)
     assert (first.status_code, second.status_code) == (200, 409)
-    withdrawn = [e for e in read_topic(settings, topics.VOLUNTEERS)
+    withdrawn = [e for e in [e for _, e in topic_events(settings, topics.VOLUNTEERS)]
                  if type(e).__name__ == "VolunteerWithdrawn" and str(e.volunteer_id) == volunteer_id]
     assert len(withdrawn) == 1
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import smtplib
 import socket
@@ -13,33 +12,24 @@ from email.message import EmailMessage
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
 from bson.raw_bson import RawBSONDocument
 from fastapi.testclient import TestClient
 from pymongo import MongoClient
 
-from helpt_contracts.envelope import decode_event
 from helpt_contracts.events import HelpRequested, MailOutcome, MailReceived, MailTriaged
 from helpt_contracts.roles import Role
 from helpt_contracts.types import Channel
-from helpt_gdpr.app import create_app as create_gdpr
-from helpt_gdpr.settings import GdprSettings
 from helpt_intake.app import create_app
 from helpt_intake.settings import IntakeSettings
 from helpt_intake.triage import COLLECTION
-from helpt_platform.auth import issue_token, local_secret
-from helpt_platform.testing import eventually, serve_in_thread
+from helpt_platform.auth import issue_token
+from helpt_platform.testing import eventually, free_port, topic_events
 
 pytestmark = pytest.mark.infra
 
 HELP = "help@leuven.helpt.local"
 REQUEST = {"task": "shopping", "postcode": "3010", "languages": ["nl"], "consent": True}
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def canary() -> dict[str, str]:
@@ -73,19 +63,6 @@ def mail_id_of(reply: str) -> uuid.UUID:
     return uuid.UUID(reply.split("Received as ")[1].split(";")[0])
 
 
-def events_on(settings: IntakeSettings, topic: str) -> list[tuple[bytes, object]]:
-    async def read():
-        consumer = AIOKafkaConsumer(settings.topic(topic), bootstrap_servers=settings.kafka_bootstrap_servers,
-                                    auto_offset_reset="earliest", enable_auto_commit=False)
-        await consumer.start()
-        try:
-            batches = await consumer.getmany(timeout_ms=3000)
-            return [(r.value, decode_event(r.headers, r.value)[1]) for records in batches.values() for r in records]
-        finally:
-            await consumer.stop()
-
-    return asyncio.run(read())
-
 
 def wait_ready(client: TestClient) -> None:
     eventually(lambda: client.get("/readyz").status_code, lambda s: s == 200, "intake ready", seconds=30)
@@ -103,24 +80,15 @@ class Records(logging.Handler):
 
 
 @pytest.fixture(scope="module")
-def desk(infra, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("mail")
-    run = uuid.uuid4().hex[:8]
-    common = dict(kafka_bootstrap_servers=infra.bootstrap_servers, mongodb_url=infra.mongodb_url,
-                  topic_prefix=f"m-{run}.", jwt_secret_file=tmp / "jwt.secret", log_json=False)
-    gdpr_settings = GdprSettings(**common, mongodb_database=f"helpt_gdpr_{run}", key_dir=tmp / "keys")
-    with serve_in_thread(create_gdpr(gdpr_settings)) as gdpr_url:
-        settings = IntakeSettings(**common, mongodb_database=f"helpt_intake_{run}", gdpr_url=gdpr_url,
-                                  smtp_port=free_port(), max_mail_bytes=32 * 1024)
-        with TestClient(create_app(settings)) as client:
-            wait_ready(client)
-            records = Records()
-            logging.getLogger().addHandler(records)
-            secret = local_secret(tmp / "jwt.secret")
-            try:
-                yield Desk(client, settings, gdpr_url, secret, records)
-            finally:
-                logging.getLogger().removeHandler(records)
+def desk(intake_stack, ready_client):
+    with intake_stack("m", smtp_port=free_port(), max_mail_bytes=32 * 1024) as (settings, gdpr_url, secret), \
+            ready_client(settings) as client:
+        records = Records()
+        logging.getLogger().addHandler(records)
+        try:
+            yield Desk(client, settings, gdpr_url, secret, records)
+        finally:
+            logging.getLogger().removeHandler(records)
 
 
 class Desk:
@@ -164,7 +132,7 @@ def test_a_mail_becomes_one_open_draft_sealed_in_the_store_on_kafka_and_in_the_l
     assert not any(v.encode() in document for v in c.values()), "plaintext in the store"
     assert b"ciphertext" in document and b"open" in document
 
-    received = [(raw_event, e) for raw_event, e in events_on(desk.settings, MailReceived.TOPIC)
+    received = [(raw_event, e) for raw_event, e in topic_events(desk.settings, MailReceived.TOPIC)
                 if isinstance(e, MailReceived) and e.mail_id == mail_id]
     assert len(received) == 1
     assert str(mail_id).encode() in received[0][0], "positive control: the raw event names the mail"
@@ -201,9 +169,9 @@ def test_an_operator_opens_a_mail_audited_in_their_name_and_confirms_it_as_exact
     assert desk.post(f"/{mail_id}/volunteer", {"tasks": ["shopping"], "postcode": "3000", "languages": ["nl"],
                                                "is_adult": True, "consent": True, "contact": body["contact"]}).status_code == 409
 
-    published = [e for _, e in events_on(desk.settings, HelpRequested.TOPIC) if e.reference == first.json()["reference"]]
+    published = [e for _, e in topic_events(desk.settings, HelpRequested.TOPIC) if e.reference == first.json()["reference"]]
     assert len(published) == 1 and published[0].channel is Channel.EMAIL and published[0].task == "shopping"
-    triaged = [e for _, e in events_on(desk.settings, MailTriaged.TOPIC) if isinstance(e, MailTriaged) and e.mail_id == mail_id]
+    triaged = [e for _, e in topic_events(desk.settings, MailTriaged.TOPIC) if isinstance(e, MailTriaged) and e.mail_id == mail_id]
     assert len(triaged) == 1 and triaged[0].outcome is MailOutcome.REQUEST and str(triaged[0].case_id) == first.json()["id"]
     assert str(mail_id) not in str(desk.client.get("/api/v1/mail", headers=desk.auth()).json())
     assert desk.post(f"/{mail_id}/open").status_code == 409
@@ -289,7 +257,7 @@ def test_when_gdpr_is_down_mail_is_deferred_with_451_and_nothing_is_kept(infra, 
         socket.create_connection(("127.0.0.1", settings.smtp_port), timeout=5).close()
     with MongoClient(infra.mongodb_url) as mongo:
         assert mongo[settings.database_name][COLLECTION].count_documents({}) == 0
-    assert events_on(settings, MailReceived.TOPIC) == []
+    assert topic_events(settings, MailReceived.TOPIC) == []
 
 
 def test_two_operators_confirming_at_once_publish_one_request_and_one_of_them_hears_409(desk):
@@ -300,9 +268,9 @@ def test_two_operators_confirming_at_once_publish_one_request_and_one_of_them_he
         answers = list(pool.map(lambda sub: desk.post(f"/{mail_id}/help-request", body, sub=sub), ["op-1", "op-2"]))
     assert sorted(a.status_code for a in answers) == [202, 409], [a.text for a in answers]
     case_id = next(a.json()["id"] for a in answers if a.status_code == 202)
-    published = [e for _, e in events_on(desk.settings, HelpRequested.TOPIC) if str(e.request_id) == case_id]
+    published = [e for _, e in topic_events(desk.settings, HelpRequested.TOPIC) if str(e.request_id) == case_id]
     assert len(published) == 1
-    triaged = [e for _, e in events_on(desk.settings, MailTriaged.TOPIC) if isinstance(e, MailTriaged) and e.mail_id == mail_id]
+    triaged = [e for _, e in topic_events(desk.settings, MailTriaged.TOPIC) if isinstance(e, MailTriaged) and e.mail_id == mail_id]
     assert len(triaged) == 1
 
 

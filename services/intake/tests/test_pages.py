@@ -7,57 +7,44 @@ AA) in Dutch, English and French, and the forms work with the keyboard alone.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
 from playwright.sync_api import sync_playwright
 
-from helpt_contracts.envelope import decode_event
 from helpt_contracts.events import HelpRequested, VolunteerRegistered
 from helpt_contracts.types import Channel
-from helpt_gdpr.app import create_app as create_gdpr
-from helpt_gdpr.settings import GdprSettings
 from helpt_intake.app import create_app
 from helpt_intake.settings import IntakeSettings
 from helpt_contracts.roles import Role
 from helpt_platform.auth import issue_token, local_secret
-from helpt_platform.testing import CHROMIUM_ARGS, axe_violations, chromium_path, eventually, serve_in_thread
+from helpt_platform.testing import (
+    CHROMIUM_ARGS,
+    axe_violations,
+    chromium_path,
+    eventually,
+    free_port,
+    serve_in_thread,
+    topic_events,
+)
 
 pytestmark = [pytest.mark.infra, pytest.mark.browser]
 LANGUAGES = ("nl", "en", "fr")
 CANARY_NAME, CANARY_PHONE = "Canary Dogwalker", "0470 98 76 54"
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
-def site(infra, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("pages")
-    run = uuid.uuid4().hex[:8]
-    common = dict(kafka_bootstrap_servers=infra.bootstrap_servers, mongodb_url=infra.mongodb_url,
-                  topic_prefix=f"p-{run}.", jwt_secret_file=tmp / "jwt.secret", log_json=False)
-    with contextlib.ExitStack() as stack:
-        gdpr_url = stack.enter_context(serve_in_thread(create_gdpr(
-            GdprSettings(**common, mongodb_database=f"helpt_gdpr_{run}", key_dir=tmp / "keys"))))
-        settings = IntakeSettings(**common, mongodb_database=f"helpt_intake_{run}", gdpr_url=gdpr_url,
-                                  form_rate_limit=3, trust_forwarded_for=True,
-                                  call_back_after_hours=0.001, smtp_port=free_port())  # 3.6 s: the call-back list fills during the test
-        base = stack.enter_context(serve_in_thread(create_app(settings)))
-        eventually(lambda: httpx.get(f"{base}/readyz").status_code, lambda s: s == 200, "intake ready")
-        yield base, settings
+def site(intake_stack):
+    with intake_stack("p", form_rate_limit=3, trust_forwarded_for=True, smtp_port=free_port(),
+                      call_back_after_hours=0.001) as (settings, _gdpr_url, _secret):  # 3.6 s: the call-back list fills
+        base_url = serve_in_thread(create_app(settings))
+        with base_url as base:
+            eventually(lambda: httpx.get(f"{base}/readyz").status_code, lambda s: s == 200, "intake ready")
+            yield base, settings
 
 
 @pytest.fixture(scope="module")
@@ -67,20 +54,6 @@ def browser():
         yield chromium
         chromium.close()
 
-
-def published(settings: IntakeSettings, topic: str) -> list[tuple[bytes, object]]:
-    async def read():
-        consumer = AIOKafkaConsumer(settings.topic(topic), bootstrap_servers=settings.kafka_bootstrap_servers,
-                                    auto_offset_reset="earliest", enable_auto_commit=False)
-        await consumer.start()
-        try:
-            batches = await consumer.getmany(timeout_ms=3000)
-            return [(r.value, decode_event(r.headers, r.value)[1]) for rs in batches.values() for r in rs]
-        finally:
-            await consumer.stop()
-
-    with ThreadPoolExecutor(1) as pool:  # Playwright's sync API keeps an event loop in this thread
-        return pool.submit(asyncio.run, read()).result()
 
 
 def test_a_person_offers_to_walk_a_dog_in_english_and_gets_a_reference(site, browser):
@@ -106,7 +79,7 @@ def test_a_person_offers_to_walk_a_dog_in_english_and_gets_a_reference(site, bro
     assert axe_violations(page) == []
     page.reload()  # a reload shows the confirmation again and sends nothing
 
-    records = published(settings, VolunteerRegistered.TOPIC)
+    records = topic_events(settings, VolunteerRegistered.TOPIC)
     for secret in (CANARY_NAME, CANARY_PHONE, CANARY_PHONE.replace(" ", ""), "+32470987654"):
         assert not any(secret.encode() in raw for raw, _ in records), "personal data on Kafka in plaintext"
     mine = [e for _, e in records if e.tasks == ["dog-walking"] and e.postcode == "3001"]
@@ -131,7 +104,7 @@ def test_a_request_in_dutch_for_someone_else_is_published_once(site, browser):
     page.get_by_role("button", name="Vraag hulp").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Bedankt, we hebben je vraag ontvangen"
     reference = page.locator(".reference").inner_text()
-    mine = [e for _, e in published(settings, HelpRequested.TOPIC) if getattr(e, "reference", None) == reference]
+    mine = [e for _, e in topic_events(settings, HelpRequested.TOPIC) if getattr(e, "reference", None) == reference]
     assert len(mine) == 1
     assert mine[0].on_behalf_of_another and mine[0].task == "pharmacy" and mine[0].channel == Channel.WEB
     assert mine[0].privacy_notice_version == settings.privacy_notice_version
@@ -139,7 +112,7 @@ def test_a_request_in_dutch_for_someone_else_is_published_once(site, browser):
 
 def test_a_form_with_mistakes_comes_back_in_french_with_each_problem_at_its_field_and_nothing_lost(site, browser):
     base, settings = site
-    before = len(published(settings, HelpRequested.TOPIC))
+    before = len(topic_events(settings, HelpRequested.TOPIC))
     page = browser.new_page()
     page.goto(f"{base}/fr/help")
     page.get_by_label("Nom", exact=True).fill("Jeanne")
@@ -154,7 +127,7 @@ def test_a_form_with_mistakes_comes_back_in_french_with_each_problem_at_its_fiel
     assert "Indiquez un numéro" in page.locator(f"#{phone.get_attribute('aria-describedby').split()[-1]}").inner_text()
     page.locator(".error-summary a", has_text="Indiquez un numéro").click()
     assert page.evaluate("document.activeElement.id") == "phone", "the summary leads to the field"
-    assert len(published(settings, HelpRequested.TOPIC)) == before, "nothing is published"
+    assert len(topic_events(settings, HelpRequested.TOPIC)) == before, "nothing is published"
 
 
 def test_every_page_and_error_state_passes_axe_in_every_language(site, browser):
@@ -214,7 +187,7 @@ def test_honeypot_double_submission_and_rate_limit(site):
         assert first.status_code == second.status_code == 303
         assert first.headers["location"] == second.headers["location"], "a double click gives the same reference"
         reference = first.headers["location"].rsplit("/", 1)[1]
-        assert len([e for _, e in published(settings, HelpRequested.TOPIC) if getattr(e, "reference", None) == reference]) == 1
+        assert len([e for _, e in topic_events(settings, HelpRequested.TOPIC) if getattr(e, "reference", None) == reference]) == 1
 
         # The limit is 3 forms a window here: the third passes, the fourth waits, with what was typed kept.
         assert client.post("/en/help", content=urlencode({**fields, "submission": str(uuid.uuid4())}),
@@ -271,7 +244,7 @@ def test_an_operator_takes_a_call_finds_the_caller_again_and_follows_the_case(si
     assert page.get_by_role("heading", level=1).inner_text() == "Genoteerd"
     reference = page.locator(".reference").inner_text()
 
-    mine = [e for _, e in published(settings, HelpRequested.TOPIC) if getattr(e, "reference", None) == reference]
+    mine = [e for _, e in topic_events(settings, HelpRequested.TOPIC) if getattr(e, "reference", None) == reference]
     assert len(mine) == 1
     assert mine[0].channel == Channel.PHONE and mine[0].entered_by == "operator-7" and mine[0].urgency == "urgent"
     assert mine[0].privacy_notice_version == settings.privacy_notice_version
@@ -291,7 +264,7 @@ def test_an_operator_takes_a_call_finds_the_caller_again_and_follows_the_case(si
                         lambda text: reference in text, "the unmatched request on the call-back list", seconds=30)
     assert reference in listed
     assert "Meneer Canary Phone" not in page.content() and "22 33 44" not in page.content(), "no personal data on the lists"
-    raw = [raw for raw, e in published(settings, HelpRequested.TOPIC) if getattr(e, "reference", None) == reference]
+    raw = [raw for raw, e in topic_events(settings, HelpRequested.TOPIC) if getattr(e, "reference", None) == reference]
     assert raw and not any(secret in raw[0] for secret in (b"Meneer Canary Phone", b"016 22 33 44", b"+3216223344"))
 
     # The caller phones again: help is no longer needed. The operator cancels from the case page.
@@ -304,7 +277,7 @@ def test_an_operator_takes_a_call_finds_the_caller_again_and_follows_the_case(si
     page.get_by_role("button", name="Annuleer de hulpvraag").click()
     assert "geannuleerd" in page.locator("dl").inner_text()
     assert page.get_by_role("button", name="Annuleer de hulpvraag").count() == 0, "a cancelled request cannot be cancelled again"
-    cancelled = [e for _, e in published(settings, HelpRequested.TOPIC)
+    cancelled = [e for _, e in topic_events(settings, HelpRequested.TOPIC)
                  if type(e).__name__ == "HelpRequestCancelled" and str(e.request_id) == str(mine[0].request_id)]
     assert len(cancelled) == 1
 
@@ -368,12 +341,12 @@ def test_an_operator_turns_a_mail_into_one_request_from_the_console(site, browse
     page.get_by_role("button", name="Vraag hulp").click()
     reference = page.locator(".reference").inner_text()
 
-    mine = [e for _, e in published(settings, HelpRequested.TOPIC) if getattr(e, "reference", None) == reference]
+    mine = [e for _, e in topic_events(settings, HelpRequested.TOPIC) if getattr(e, "reference", None) == reference]
     assert len(mine) == 1 and mine[0].channel == Channel.EMAIL and mine[0].entered_by == "operator-mail"
     page.go_back()
     page.get_by_role("button", name="Vraag hulp").click()  # sent again from the browser's history
     assert page.get_by_role("heading", level=1).inner_text() == "Deze mail werd al behandeld"
-    assert len([e for _, e in published(settings, HelpRequested.TOPIC) if getattr(e, "reference", None) == reference]) == 1
+    assert len([e for _, e in topic_events(settings, HelpRequested.TOPIC) if getattr(e, "reference", None) == reference]) == 1
     page.goto(f"{base}/nl/console/mail")
     assert "Canary" not in page.content() and "Geen enkele mail wacht." in page.locator("tbody").inner_text()
 

@@ -14,7 +14,8 @@ from helpt_platform.settings import ServiceSettings
 
 T = TypeVar("T")
 
-__all__ = ["CHROMIUM_ARGS", "axe_violations", "check_service_skeleton", "chromium_path", "eventually", "serve_in_thread"]
+__all__ = ["CHROMIUM_ARGS", "axe_violations", "check_service_skeleton", "chromium_path", "eventually", "free_port", "serve_in_thread",
+           "topic_events"]
 
 
 def check_service_skeleton(
@@ -104,3 +105,38 @@ def eventually(call: Callable[[], T], done: Callable[[T], bool], what: str, seco
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.3)
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def topic_events(settings: ServiceSettings, topic: str, *, wait_ms: int = 3000) -> list[tuple[bytes, object]]:
+    """Every record now on a contracts topic (the settings' prefix applied): (raw value, decoded event).
+
+    Reads in a thread of its own, so it works beside Playwright's sync API and inside event loops.
+    """
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aiokafka import AIOKafkaConsumer
+
+    from helpt_contracts.envelope import decode_event
+
+    async def read() -> list[tuple[bytes, object]]:
+        consumer = AIOKafkaConsumer(settings.topic(topic), bootstrap_servers=settings.kafka_bootstrap_servers,
+                                    auto_offset_reset="earliest", enable_auto_commit=False)
+        await consumer.start()
+        try:
+            batches = await consumer.getmany(timeout_ms=wait_ms)
+            return [(r.value, decode_event(r.headers, r.value)[1]) for records in batches.values() for r in records]
+        finally:
+            await consumer.stop()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, read()).result()

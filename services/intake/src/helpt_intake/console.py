@@ -76,17 +76,31 @@ def _sign_in_first(lang: str) -> RedirectResponse:
     return RedirectResponse(f"/{lang}/console/sign-in", status_code=303)
 
 
+def _signed_in(request: Request, lang: str, whom: Any) -> Principal | Response:
+    """The signed-in staff member `whom` finds, or the page to show instead (404 language, sign-in)."""
+    if lang not in languages():
+        return not_found(request)
+    who = whom(request)
+    return _sign_in_first(lang) if who is None else who
+
+
+def _signed_in_operator(request: Request, lang: str) -> Principal | Response:
+    return _signed_in(request, lang, operator)
+
+
+def _signed_in_coordinator(request: Request, lang: str) -> Principal | Response:
+    return _signed_in(request, lang, coordinator)
+
+
 def _staff_page(request: Request, lang: str, template: str, status: int = 200, **context: Any) -> Response:
     return render(request, lang, template, status, staff=True, **context)
 
 
 @console.get("/{lang}/console/")
 async def console_home(request: Request, lang: str) -> Response:
-    if lang not in languages():
-        return not_found(request)
-    who = operator(request)
-    if who is None:
-        return _sign_in_first(lang)
+    who = _signed_in_operator(request, lang)
+    if isinstance(who, Response):
+        return who
     return _staff_page(request, lang, "console/home.html", title=translations(lang).gettext("Phone console"),
                        operator=who.sub)
 
@@ -132,11 +146,9 @@ async def sign_out(lang: str) -> RedirectResponse:
 # --- taking a call ---------------------------------------------------------------------------
 
 async def _phone_form(request: Request, lang: str, kind: str) -> Response:
-    if lang not in languages():
-        return not_found(request)
-    who = operator(request)
-    if who is None:
-        return _sign_in_first(lang)
+    who = _signed_in_operator(request, lang)
+    if isinstance(who, Response):
+        return who
     catalogue = await catalogue_for(request, who.tenant)
     gettext = translations(lang).gettext
     template, title = ("help.html", gettext("New request")) if kind == "request" else ("offer.html", gettext("New offer"))
@@ -205,11 +217,9 @@ def _case_context(lang: str, catalogue: Any) -> dict[str, Any]:
 
 
 async def _cases_page(request: Request, lang: str, which: str) -> Response:
-    if lang not in languages():
-        return not_found(request)
-    who = operator(request)
-    if who is None:
-        return _sign_in_first(lang)
+    who = _signed_in_operator(request, lang)
+    if isinstance(who, Response):
+        return who
     gettext = translations(lang).gettext
     book = request.app.state.case_book()
     context = _case_context(lang, await catalogue_for(request, who.tenant))
@@ -272,11 +282,9 @@ def _mail_problem(request: Request, lang: str, refusal: Refusal) -> Response:
 
 @console.get("/{lang}/console/mail")
 async def mails(request: Request, lang: str) -> Response:
-    if lang not in languages():
-        return not_found(request)
-    who = operator(request)
-    if who is None:
-        return _sign_in_first(lang)
+    who = _signed_in_operator(request, lang)
+    if isinstance(who, Response):
+        return who
     waiting = [MailSummary(**{"id": m["_id"], "received_at": m["received_at"], "size": m.get("size", 0),
                               "attachments": m.get("attachments", 0)})
                for m in await request.app.state.mail_triage.open_mails(who.tenant)]
@@ -285,11 +293,9 @@ async def mails(request: Request, lang: str) -> Response:
 
 
 async def _opened(request: Request, lang: str, mail_id: str) -> tuple[Principal, OpenedMail] | Response:
-    if lang not in languages():
-        return not_found(request)
-    who = operator(request)
-    if who is None:
-        return _sign_in_first(lang)
+    who = _signed_in_operator(request, lang)
+    if isinstance(who, Response):
+        return who
     try:
         mail = await read_mail(request.app.state.mail_triage, who, request.cookies[COOKIE], uuid.UUID(mail_id))
     except ValueError:
@@ -360,11 +366,9 @@ async def mail_as_offer(request: Request, lang: str, mail_id: str) -> Response:
 
 @console.post("/{lang}/console/mail/{mail_id}/discard")
 async def discard_mail(request: Request, lang: str, mail_id: str) -> Response:
-    if lang not in languages():
-        return not_found(request)
-    who = operator(request)
-    if who is None:
-        return _sign_in_first(lang)
+    who = _signed_in_operator(request, lang)
+    if isinstance(who, Response):
+        return who
     try:
         await request.app.state.mail_triage.triage(who.tenant, uuid.UUID(mail_id), MailOutcome.DISCARDED)
     except ValueError:
@@ -384,11 +388,9 @@ _CLOSE_REASONS = {
 
 
 async def _case_page(request: Request, lang: str, case_id: str, form: FormData, errors: dict, status: int = 200) -> Response:
-    if lang not in languages():
-        return not_found(request)
-    who = operator(request)
-    if who is None:
-        return _sign_in_first(lang)
+    who = _signed_in_operator(request, lang)
+    if isinstance(who, Response):
+        return who
     try:
         case = await request.app.state.case_book().get(who.tenant, uuid.UUID(case_id))
     except ValueError:
@@ -413,11 +415,9 @@ async def case_page(request: Request, lang: str, case_id: str) -> Response:
 
 @console.post("/{lang}/console/case/{case_id}/close")
 async def close_case(request: Request, lang: str, case_id: str) -> Response:
-    if lang not in languages():
-        return not_found(request)
-    who = operator(request)
-    if who is None:
-        return _sign_in_first(lang)
+    who = _signed_in_operator(request, lang)
+    if isinstance(who, Response):
+        return who
     form = await read_form(request, lang)
     if isinstance(form, Response):
         return form
@@ -450,11 +450,9 @@ async def close_case(request: Request, lang: str, case_id: str) -> Response:
 # --- the catalogue's draft, previewed as the public will see it (coordinators) --------------
 
 async def _draft_or_page(request: Request, lang: str) -> tuple[Principal, Any, Any] | Response:
-    if lang not in languages():
-        return not_found(request)
-    who = coordinator(request)
-    if who is None:
-        return _sign_in_first(lang)
+    who = _signed_in_coordinator(request, lang)
+    if isinstance(who, Response):
+        return who
     store = request.app.state.catalogues()
     draft, live = await store.draft(who.tenant), await store.published(who.tenant)
     if draft is None:
@@ -493,11 +491,9 @@ async def preview_offer(request: Request, lang: str, code: str) -> Response:
 
 @console.post("/{lang}/preview/publish")
 async def preview_publish(request: Request, lang: str) -> Response:
-    if lang not in languages():
-        return not_found(request)
-    who = coordinator(request)
-    if who is None:
-        return _sign_in_first(lang)
+    who = _signed_in_coordinator(request, lang)
+    if isinstance(who, Response):
+        return who
     gettext = translations(lang).gettext
     try:
         published = await request.app.state.catalogues().publish(who.tenant, who.sub)
