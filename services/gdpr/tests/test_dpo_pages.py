@@ -7,12 +7,11 @@ import uuid
 
 import httpx
 import pytest
-from playwright.sync_api import sync_playwright
 
 from helpt_contracts.roles import Role
 from helpt_gdpr.app import create_app
 from helpt_platform.auth import issue_token, local_secret
-from helpt_platform.testing import CHROMIUM_ARGS, axe_violations, chromium_path, serve_in_thread
+from helpt_platform.testing import axe_violations, chromium, serve_in_thread
 
 pytestmark = [pytest.mark.infra, pytest.mark.browser]
 SECRET_PHONE = "+32 16 55 44 33"
@@ -40,10 +39,8 @@ def site(gdpr_settings):
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def test_the_dpo_signs_in_filters_by_person_and_sees_who_was_refused_without_any_data(site, browser):

@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from playwright.sync_api import sync_playwright
 
 from helpt_contracts.events import HelpRequested, VolunteerRegistered
 from helpt_contracts.types import Channel
@@ -22,9 +21,8 @@ from helpt_intake.settings import IntakeSettings
 from helpt_contracts.roles import Role
 from helpt_platform.auth import issue_token, local_secret
 from helpt_platform.testing import (
-    CHROMIUM_ARGS,
     axe_violations,
-    chromium_path,
+    chromium,
     eventually,
     free_port,
     serve_in_thread,
@@ -49,10 +47,8 @@ def site(intake_stack):
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 

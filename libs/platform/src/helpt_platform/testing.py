@@ -14,7 +14,7 @@ from helpt_platform.settings import ServiceSettings
 
 T = TypeVar("T")
 
-__all__ = ["CHROMIUM_ARGS", "axe_violations", "check_service_skeleton", "chromium_path", "eventually", "free_port", "serve_in_thread",
+__all__ = ["CHROMIUM_ARGS", "axe_violations", "check_service_skeleton", "chromium", "chromium_path", "eventually", "free_port", "serve_in_thread",
            "topic_events"]
 
 
@@ -53,6 +53,19 @@ def chromium_path() -> str:
     if not path:
         raise RuntimeError("Chromium is not installed: run `make install` (Debian: apt-get install chromium)")
     return path
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[object]:
+    """Debian's Chromium, headless, through Playwright's sync API (never Playwright's own download)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def axe_violations(page: object) -> list[str]:

@@ -145,30 +145,39 @@ async def sign_out(lang: str) -> RedirectResponse:
 
 # --- taking a call ---------------------------------------------------------------------------
 
-async def _phone_form(request: Request, lang: str, kind: str) -> Response:
-    who = _signed_in_operator(request, lang)
-    if isinstance(who, Response):
-        return who
+async def _staff_form(request: Request, lang: str, who: Principal, kind: str, initial: FormData, via: Channelled,
+                      confirm: Any = None, **context: Any) -> Response:
+    """A request or offer form in the console: shown, checked, and taken in with the operator as `via` says.
+
+    `confirm(take)` may wrap the taking (the mail desk claims its mail around it).
+    """
     catalogue = await catalogue_for(request, who.tenant)
     gettext = translations(lang).gettext
     template, title = ("help.html", gettext("New request")) if kind == "request" else ("offer.html", gettext("New offer"))
-    if request.method == "GET":
-        form = FormData()
-    else:
+    form = initial
+    if request.method != "GET":
         read = await read_form(request, lang)
         if isinstance(read, Response):
             return read
         form = read
-    show = form_page(request, lang, template, title, request.url.path, form, catalogue, vacancy=None, staff=True)
+    show = form_page(request, lang, template, title, request.url.path, form, catalogue, vacancy=None, staff=True, **context)
     if request.method == "GET":
         return show(200, {})
     settings: IntakeSettings = request.app.state.settings
     check = check_help_request if kind == "request" else check_offer
     checked = check(form, catalogue, region=settings.phone_region, postcode_pattern=settings.postcode_pattern)
     take = take_help_request if kind == "request" else take_offer
-    by_phone = Channelled(Channel.PHONE, who.tenant, entered_by=who.sub)  # the operator's municipality and name
-    reference, page = await take_form(request, lang, form, checked, take, show, rate_limited=False, via=by_phone)
+    reference, page = await take_form(request, lang, form, checked, confirm(take) if confirm else take, show,
+                                      rate_limited=False, via=via)
     return page or RedirectResponse(f"/{lang}/console/received/{reference}", status_code=303)
+
+
+async def _phone_form(request: Request, lang: str, kind: str) -> Response:
+    who = _signed_in_operator(request, lang)
+    if isinstance(who, Response):
+        return who
+    by_phone = Channelled(Channel.PHONE, who.tenant, entered_by=who.sub)  # the operator's municipality and name
+    return await _staff_form(request, lang, who, kind, FormData(), by_phone)
 
 
 @console.get("/{lang}/console/help")
@@ -195,6 +204,10 @@ async def taken_in(request: Request, lang: str, reference: str) -> Response:
 
 # --- cases -----------------------------------------------------------------------------------
 
+def _when(moment: dt.datetime | None) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
+
+
 def _case_context(lang: str, catalogue: Any) -> dict[str, Any]:
     gettext = translations(lang).gettext
     titles = {v.code: text_of(v, lang).title for v in catalogue.vacancies}
@@ -203,11 +216,8 @@ def _case_context(lang: str, catalogue: Any) -> dict[str, Any]:
         codes = list(getattr(case, "tasks", None) or ([case.task] if getattr(case, "task", None) else []))
         return ", ".join(titles.get(code, code) for code in codes) or "—"
 
-    def when(moment: dt.datetime | None) -> str:
-        return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
-
     return {
-        "case_tasks": case_tasks, "when": when,
+        "case_tasks": case_tasks, "when": _when,
         "kinds": {"request": gettext("request"), "volunteer": gettext("offer")},
         "statuses": {"received": gettext("waiting for a volunteer"), "offered": gettext("offered to volunteers"),
                      "matched": gettext("matched"), "done": gettext("done"), "cancelled": gettext("cancelled")},
@@ -289,7 +299,7 @@ async def mails(request: Request, lang: str) -> Response:
                               "attachments": m.get("attachments", 0)})
                for m in await request.app.state.mail_triage.open_mails(who.tenant)]
     return _staff_page(request, lang, "console/mails.html", title=translations(lang).gettext("Mail"), mails=waiting,
-                       when=_case_context(lang, await catalogue_for(request, who.tenant))["when"])
+                       when=_when)
 
 
 async def _opened(request: Request, lang: str, mail_id: str) -> tuple[Principal, OpenedMail] | Response:
@@ -311,9 +321,7 @@ async def mail_page(request: Request, lang: str, mail_id: str) -> Response:
     if isinstance(opened, Response):
         return opened
     who, mail = opened
-    context = _case_context(lang, await catalogue_for(request, who.tenant))
-    return _staff_page(request, lang, "console/mail.html", title=translations(lang).gettext("Mail"), mail=mail,
-                       when=context["when"])
+    return _staff_page(request, lang, "console/mail.html", title=translations(lang).gettext("Mail"), mail=mail, when=_when)
 
 
 async def _mail_form(request: Request, lang: str, mail_id: str, kind: str) -> Response:
@@ -321,35 +329,18 @@ async def _mail_form(request: Request, lang: str, mail_id: str, kind: str) -> Re
     if isinstance(opened, Response):
         return opened
     who, mail = opened
-    catalogue = await catalogue_for(request, who.tenant)
-    gettext = translations(lang).gettext
-    template, title = ("help.html", gettext("New request")) if kind == "request" else ("offer.html", gettext("New offer"))
-    if request.method == "GET":
-        form = FormData(values={"name": mail.name or "", "email": mail.email or "", "note": mail.note[:2000]})
-    else:
-        read = await read_form(request, lang)
-        if isinstance(read, Response):
-            return read
-        form = read
-    when = _case_context(lang, catalogue)["when"]
-    show = form_page(request, lang, template, title, request.url.path, form, catalogue, vacancy=None, staff=True,
-                     mail=mail, when=when)
-    if request.method == "GET":
-        return show(200, {})
-    settings: IntakeSettings = request.app.state.settings
-    check = check_help_request if kind == "request" else check_offer
-    checked = check(form, catalogue, region=settings.phone_region, postcode_pattern=settings.postcode_pattern)
-    take = take_help_request if kind == "request" else take_offer
     outcome = MailOutcome.REQUEST if kind == "request" else MailOutcome.VOLUNTEER
     desk = request.app.state.mail_triage
 
-    async def confirm(request: Request, body: Any, intake: Any, _key: str | None, via: Channelled) -> Any:
-        return await desk.triage(via.tenant, mail.id, outcome,
-                                 lambda: take(request, body, intake, f"mail-{mail.id}", via))
+    def claiming_the_mail(take: Any) -> Any:
+        async def confirm(request: Request, body: Any, intake: Any, _key: str | None, via: Channelled) -> Any:
+            return await desk.triage(via.tenant, mail.id, outcome, lambda: take(request, body, intake, f"mail-{mail.id}", via))
 
+        return confirm
+
+    initial = FormData(values={"name": mail.name or "", "email": mail.email or "", "note": mail.note[:2000]})
     by_mail = Channelled(Channel.EMAIL, who.tenant, entered_by=who.sub)
-    reference, page = await take_form(request, lang, form, checked, confirm, show, rate_limited=False, via=by_mail)
-    return page or RedirectResponse(f"/{lang}/console/received/{reference}", status_code=303)
+    return await _staff_form(request, lang, who, kind, initial, by_mail, claiming_the_mail, mail=mail, when=_when)
 
 
 @console.get("/{lang}/console/mail/{mail_id}/help")
