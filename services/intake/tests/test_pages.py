@@ -263,7 +263,24 @@ def test_an_operator_takes_a_call_finds_the_caller_again_and_follows_the_case(si
     raw = [raw for raw, e in topic_events(settings, HelpRequested.TOPIC) if getattr(e, "reference", None) == reference]
     assert raw and not any(secret in raw[0] for secret in (b"Meneer Canary Phone", b"016 22 33 44", b"+3216223344"))
 
-    # The caller phones again: help is no longer needed. The operator cancels from the case page.
+    # Another caller offers to help; the operator takes the offer in.
+    page.get_by_role("link", name="Nieuw hulpaanbod").first.click()
+    page.get_by_label("Telefoongesprek").check()
+    page.get_by_label("Je postcode").fill("3018")
+    page.get_by_label("Nederlands").check()
+    page.get_by_label("Ik ben 18 jaar of ouder").check()
+    page.get_by_label("Je naam").fill("Mevrouw Canary Offer")
+    page.get_by_label("Telefoonnummer").fill("0478 12 12 12")
+    page.get_by_label("Ik las de privacyverklaring voor aan de beller, en die gaat akkoord.").check()
+    page.get_by_role("button", name="Verstuur mijn aanbod").click()
+    offer_reference = page.locator(".reference").inner_text()
+    assert offer_reference.startswith("V-")
+    offers = [(raw, e) for raw, e in topic_events(settings, VolunteerRegistered.TOPIC)
+              if e.channel == Channel.PHONE and e.entered_by == "operator-7" and e.postcode == "3018"]
+    assert len(offers) == 1 and offers[0][1].privacy_notice_version == settings.privacy_notice_version
+    assert b"Canary Offer" not in offers[0][0] and b"0478 12 12 12" not in offers[0][0]
+
+    # The first caller phones again: help is no longer needed. The operator cancels from the case page.
     page.goto(f"{base}/nl/console/my-cases")
     page.get_by_role("link", name=reference).click()
     assert axe_violations(page) == []
