@@ -171,6 +171,9 @@ def test_an_operator_opens_a_mail_audited_in_their_name_and_confirms_it_as_exact
 
     published = [e for _, e in topic_events(desk.settings, HelpRequested.TOPIC) if e.reference == first.json()["reference"]]
     assert len(published) == 1 and published[0].channel is Channel.EMAIL and published[0].task == "shopping"
+    assert published[0].entered_by == "operator-anna"
+    sender = next(e for _, e in topic_events(desk.settings, MailReceived.TOPIC) if getattr(e, "mail_id", None) == mail_id)
+    assert published[0].subject_id == sender.subject_id, "the sender and the requester are one person at gdpr"
     triaged = [e for _, e in topic_events(desk.settings, MailTriaged.TOPIC) if isinstance(e, MailTriaged) and e.mail_id == mail_id]
     assert len(triaged) == 1 and triaged[0].outcome is MailOutcome.REQUEST and str(triaged[0].case_id) == first.json()["id"]
     assert str(mail_id) not in str(desk.client.get("/api/v1/mail", headers=desk.auth()).json())

@@ -103,6 +103,8 @@ class Channelled:
     tenant: str
     entered_by: str | None = None
     organisation: str | None = None
+    subject_id: UUID | None = None
+    """The person as gdpr already knows them (the sender of a mail): sealed for them, not for someone new."""
 
 
 def _channel(who: Principal | None, asked_tenant: str | None, default_tenant: str) -> Channelled:
@@ -138,7 +140,8 @@ async def take_help_request(request: Request, body: HelpRequestIn, desk: Intake,
                              privacy_notice_version=settings.privacy_notice_version, personal=sealed, **fields)
 
     received = await desk.submit(kind="request", tenant=via.tenant, idempotency_key=idempotency_key,
-                                 personal=body.contact.personal(), build=build, channel=via.channel, entered_by=via.entered_by)
+                                 personal=body.contact.personal(), build=build, channel=via.channel, entered_by=via.entered_by,
+                                 subject_id=via.subject_id)
     return Accepted(id=received.id, reference=received.reference)
 
 
@@ -158,7 +161,8 @@ async def take_offer(request: Request, body: VolunteerIn, desk: Intake, idempote
                                    privacy_notice_version=settings.privacy_notice_version, personal=sealed, **fields)
 
     received = await desk.submit(kind="volunteer", tenant=via.tenant, idempotency_key=idempotency_key,
-                                 personal=body.contact.personal(), build=build, channel=via.channel, entered_by=via.entered_by)
+                                 personal=body.contact.personal(), build=build, channel=via.channel, entered_by=via.entered_by,
+                                 subject_id=via.subject_id)
     return Accepted(id=received.id, reference=received.reference)
 
 

@@ -31,7 +31,7 @@ from helpt_contracts.events import (
 from helpt_contracts.roles import Scope
 from helpt_contracts.types import Channel
 from helpt_intake.api import Channelled, take_help_request, take_offer
-from helpt_intake.mail_api import MailSummary, OpenedMail, read_mail
+from helpt_intake.mail_api import MailSummary, OpenedMail, by_mail, read_mail
 from helpt_intake.forms import N_, FormData, Problem, check_help_request, check_offer
 from helpt_intake.i18n import languages, translations
 from helpt_intake.settings import IntakeSettings
@@ -339,8 +339,11 @@ async def _mail_form(request: Request, lang: str, mail_id: str, kind: str) -> Re
         return confirm
 
     initial = FormData(values={"name": mail.name or "", "email": mail.email or "", "note": mail.note[:2000]})
-    by_mail = Channelled(Channel.EMAIL, who.tenant, entered_by=who.sub)
-    return await _staff_form(request, lang, who, kind, initial, by_mail, claiming_the_mail, mail=mail, when=_when)
+    try:
+        via = await by_mail(desk, who, mail.id)
+    except Refusal as refusal:
+        return _mail_problem(request, lang, refusal)
+    return await _staff_form(request, lang, who, kind, initial, via, claiming_the_mail, mail=mail, when=_when)
 
 
 @console.get("/{lang}/console/mail/{mail_id}/help")

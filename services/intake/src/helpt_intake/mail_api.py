@@ -23,7 +23,7 @@ from helpt_intake.triage import MailTriage
 from helpt_platform.auth import AuthError, Principal
 from helpt_platform.gdpr_client import GdprClient
 
-__all__ = ["MailSummary", "OpenedMail", "mail_router", "read_mail"]
+__all__ = ["MailSummary", "OpenedMail", "by_mail", "mail_router", "read_mail"]
 
 mail_router = APIRouter(prefix="/api/v1/mail", tags=["mail desk"])
 REFUSALS = {401: {"description": "No valid token"}, 403: {"description": "Not an operator, or gdpr refuses"},
@@ -107,10 +107,21 @@ def _tenant(principal: Principal, named: str | None) -> str:
     return principal.tenant
 
 
+async def by_mail(desk: MailTriage, principal: Principal, mail_id: UUID) -> Channelled:
+    """Channel email, entered by the operator, for the mail's sender as gdpr knows them (404/409 for no open mail)."""
+    mail = await desk.draft(principal.tenant, mail_id)
+    return Channelled(Channel.EMAIL, principal.tenant, entered_by=principal.sub, subject_id=mail["subject_ids"][0])
+
+
+async def _by_mail(desk: MailTriage, principal: Principal, named_tenant: str | None, mail_id: UUID) -> Channelled:
+    _tenant(principal, named_tenant)
+    return await by_mail(desk, principal, mail_id)
+
+
 @mail_router.post("/{mail_id}/help-request", status_code=202, response_model=Accepted, responses=REFUSALS,
                   summary="Confirm a mail as a help request; publishes HelpRequested (channel email) once")
 async def confirm_help_request(mail_id: UUID, body: HelpRequestIn, who: Submitter, desk: Desk, request: Request) -> Accepted:
-    via = Channelled(Channel.EMAIL, _tenant(who[0], body.tenant), entered_by=who[0].sub)
+    via = await _by_mail(desk, who[0], body.tenant, mail_id)
     await known_tasks(request, via.tenant, body.task)
     intake = request.app.state.intake()
 
@@ -125,7 +136,7 @@ async def confirm_help_request(mail_id: UUID, body: HelpRequestIn, who: Submitte
 @mail_router.post("/{mail_id}/volunteer", status_code=202, response_model=Accepted, responses=REFUSALS,
                   summary="Confirm a mail as an offer of help; publishes VolunteerRegistered (channel email) once")
 async def confirm_volunteer(mail_id: UUID, body: VolunteerIn, who: Submitter, desk: Desk, request: Request) -> Accepted:
-    via = Channelled(Channel.EMAIL, _tenant(who[0], body.tenant), entered_by=who[0].sub)
+    via = await _by_mail(desk, who[0], body.tenant, mail_id)
     await known_tasks(request, via.tenant, *body.tasks)
     intake = request.app.state.intake()
 

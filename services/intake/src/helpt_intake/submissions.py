@@ -74,11 +74,12 @@ class Intake:
 
     async def submit(self, *, kind: str, tenant: str, idempotency_key: str | None,
                      personal: dict[PersonalField, str], build: BuildEvent,
-                     channel: Channel, entered_by: str | None = None) -> Received:
+                     channel: Channel, entered_by: str | None = None, subject_id: UUID | None = None) -> Received:
         """Seal, keep and publish one submission; the same idempotency key gives the same answer.
 
         `channel` and `entered_by` (the operator's staff id for a call) are kept on the case for
-        the phone console; `build` must put the same ones on the event.
+        the phone console; `build` must put the same ones on the event. `subject_id` seals for a
+        person gdpr already knows (a mail's sender), so their data stays one subject's.
         """
         if tenant not in self._settings.tenant_ids:
             raise Refusal(422, f"unknown municipality: {tenant}")
@@ -93,7 +94,7 @@ class Intake:
                 raise self._unavailable()
             try:
                 contact_index = await self._contact_index(tenant, personal)
-                subject_id, sealed = await self._gdpr.seal(tenant, personal)
+                subject_id, sealed = await self._gdpr.seal(tenant, personal, subject_id=subject_id)
             except GdprUnavailable:
                 raise self._unavailable() from None
             event = build(case_id, reference, subject_id, sealed)
