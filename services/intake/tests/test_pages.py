@@ -398,3 +398,38 @@ def test_a_coordinator_previews_a_draft_as_the_public_will_see_it_and_publishes_
     assert httpx.put(f"{base}/api/v1/catalogue/draft", json={key: live[key] for key in ("languages", "vacancies")},
                      headers=coordinator).status_code == 200
     assert httpx.post(f"{base}/api/v1/catalogue/publish", json={}, headers=coordinator).status_code == 200
+
+
+def test_adding_a_language_is_adding_a_catalogue(site, tmp_path, monkeypatch):
+    import shutil
+
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import write_po
+
+    from helpt_intake import i18n, web
+
+    base, _ = site
+    locale = tmp_path / "locale"
+    shutil.copytree(i18n.LOCALE_DIR, locale)
+    german = Catalog(locale="de")
+    german.add("I need help", "Ich brauche Hilfe")
+    (locale / "de" / "LC_MESSAGES").mkdir(parents=True)
+    with open(locale / "de" / "LC_MESSAGES" / "messages.po", "wb") as po:
+        write_po(po, german)
+
+    def reload() -> None:
+        for cached in (i18n.languages, i18n.translations, web._environment):
+            cached.cache_clear()
+
+    monkeypatch.setattr(i18n, "LOCALE_DIR", locale)
+    reload()
+    try:
+        home = httpx.get(f"{base}/de/")
+        assert home.status_code == 200 and 'lang="de"' in home.text
+        assert "Ich brauche Hilfe" in home.text, "the new catalogue's text"
+        assert 'hreflang="de"' in httpx.get(f"{base}/nl/").text and ">Deutsch<" in home.text, "every page links to it"
+        assert httpx.get(f"{base}/", headers={"Accept-Language": "de-AT,de;q=0.9"}).headers["location"] == "/de/"
+        assert httpx.get(f"{base}/de/help").status_code == 200, "texts not yet translated fall back to English"
+    finally:
+        monkeypatch.undo()
+        reload()

@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -54,7 +55,16 @@ log = get_logger(__name__)
 pages = APIRouter(include_in_schema=False)
 MAX_FORM_BYTES = 64 * 1024
 _REFERENCE = re.compile(r"^[HV]-[A-Z2-9]{6}$")
-LANGUAGE_NAMES = {"nl": "Nederlands", "en": "English", "fr": "Français", "de": "Deutsch"}
+
+
+@cache
+def language_name(code: str) -> str:
+    """A language named in itself, as its speakers would look for it: 'Nederlands', 'Français'."""
+    try:
+        name = Locale.parse(code).get_display_name(code) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+    return name[:1].upper() + name[1:]
 
 
 @cache
@@ -72,7 +82,7 @@ def render(request: Request, lang: str, template: str, status: int = 200, **cont
     context.setdefault("errors", {})
     context.setdefault("form", FormData())
     html = _environment(lang).get_template(template).render(
-        lang=lang, language_names=[(code, LANGUAGE_NAMES.get(code, code)) for code in languages()], path_rest=rest,
+        lang=lang, language_names=[(code, language_name(code)) for code in languages()], path_rest=rest,
         city=settings.city_name, help_phone=settings.help_phone, notice_version=settings.privacy_notice_version,
         honeypot=HONEYPOT, text_of=lambda vacancy: text_of(vacancy, lang), **context)
     response = HTMLResponse(html, status_code=status)
