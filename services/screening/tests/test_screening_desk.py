@@ -241,3 +241,34 @@ def test_erasure_deletes_the_volunteers_case_and_answers_with_a_receipt(stack):
     receipts = eventually(lambda: [e for _, e in stack.events_on("gdpr.receipts.v1") if e.purge_id == purge_id and e.service.value == "screening"],
                           lambda found: bool(found), "the receipt")
     assert receipts[0].counts["cases"] == 1 and receipts[0].counts["case_log"] == 1
+
+
+def test_the_guidelines_page_passes_axe_in_every_language_and_confirms_from_the_keyboard(stack):
+    from playwright.sync_api import sync_playwright
+
+    from helpt_platform.testing import CHROMIUM_ARGS, axe_violations, chromium_path
+
+    case_id = registered(stack)
+    assert decide(stack, case_id).status_code == 200
+    link = stack.wait_for_case(case_id)["guidelines_link"]
+    url = str(stack.screening.base_url).rstrip("/") + "/" + link.split("://", 1)[1].split("/", 1)[1]
+    problems = {}
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            page = chromium.new_page()
+            for lang in ("nl", "en", "fr"):
+                page.goto(f"{url}?lang={lang}")
+                problems[lang] = axe_violations(page)
+            page.keyboard.press("Tab")  # the language links, then the button
+            for _ in range(5):
+                if page.evaluate("document.activeElement.tagName") == "BUTTON":
+                    break
+                page.keyboard.press("Tab")
+            page.keyboard.press("Enter")
+            page.wait_for_selector("[role=status]")
+            problems["confirmed"] = axe_violations(page)
+        finally:
+            chromium.close()
+    assert problems == {"nl": [], "en": [], "fr": [], "confirmed": []}
+    assert stack.wait_for_case(case_id)["guidelines_confirmed_at"]
