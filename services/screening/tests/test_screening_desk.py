@@ -10,7 +10,6 @@ import pytest
 from pymongo import MongoClient
 
 from helpt_contracts.events import (
-    HelpRequested,
     MatchAccepted,
     SubjectErasureRequested,
     VolunteerApproved,

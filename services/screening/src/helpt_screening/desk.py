@@ -151,18 +151,18 @@ class ScreeningDesk:
         return await self.detail(await self._case(who, case_id))
 
     async def detail(self, doc: dict[str, Any]) -> CaseDetail:
-        log = await self.store.history(doc["_id"])
+        entries = await self.store.history(doc["_id"])
         link = None
         if doc["state"] == State.APPROVED and doc.get("guidelines_confirmed_at") is None:
             link = self.guidelines_link(doc["tenant"], doc["_id"])
         publications = [Publication(event_id=e["event"]["id"], type=e["event"]["type"], sent_at=e.get("sent_at"))
-                        for e in log if e.get("event")]
+                        for e in entries if e.get("event")]
         return CaseDetail(
             id=doc["_id"], state=doc["state"], version=doc["version"], facts=doc["facts"], flags=doc.get("flags", []),
             sealed_fields=sorted(doc.get("personal", {})), registered_at=doc["registered_at"],
             history=[HistoryEntry(at=h["at"], by=h["by"], action=h["action"], reason=h.get("reason"),
                                   from_state=h.get("from"), to_state=h.get("to"), has_note=bool(h.get("note")))
-                     for h in log],
+                     for h in entries],
             publications=publications, pending_publication=any(p.sent_at is None for p in publications),
             guidelines_confirmed_at=doc.get("guidelines_confirmed_at"), guidelines_link=link)
 
