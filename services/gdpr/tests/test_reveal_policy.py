@@ -284,3 +284,26 @@ def test_a_malformed_request_is_a_422_that_never_echoes_what_was_sent(world):
     assert answer.status_code == 422
     assert "fields" in str(answer.json()["detail"][0]["loc"])
     assert "Canary" not in answer.text and "470" not in answer.text
+
+
+def test_a_screener_sees_a_case_while_open_not_after_a_decision_again_after_a_reversal_and_never_after_withdrawal(world):
+    from helpt_contracts.events import VolunteerDecisionReversed, VolunteerWithdrawn
+
+    keeper = world.client.portal.call(world.client.app.state.gdpr.keeper)
+    case = uuid.uuid4()
+    world.ids["reversal_case"] = case
+    common = dict(tenant="leuven", volunteer_id=case, case_id=case)
+
+    def screener_sees() -> int:
+        return world.reveal(world.token(Role.SCREENER), "other_volunteer", Purpose.SCREENING_CASE,
+                            ActionKind.SCREENING_CASE, "reversal_case", {F.NAME}).status_code
+
+    for event, status in [
+        (volunteer_registered(volunteer_id=case, subject_id=world.ids["other_volunteer"]), 200),
+        (VolunteerApproved(**common, reason=ScreeningReason.INTERVIEW_OK), 403),
+        (VolunteerDecisionReversed(**common, reason=ScreeningReason.DECISION_REVERSED, reversed_decision="approved"), 200),
+        (VolunteerWithdrawn(tenant="leuven", volunteer_id=case, reason="volunteer-withdrew"), 403),
+        (VolunteerDecisionReversed(**common, reason=ScreeningReason.OTHER, reversed_decision="rejected"), 403),
+    ]:
+        world.client.portal.call(keeper.actions.apply, event)
+        assert screener_sees() == status, type(event).__name__

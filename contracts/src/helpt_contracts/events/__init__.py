@@ -36,6 +36,8 @@ from helpt_contracts.events.matching import (
 from helpt_contracts.events.screening import (
     ScreeningReason,
     VolunteerApproved,
+    VolunteerDecisionReversed,
+    VolunteerGuidelinesConfirmed,
     VolunteerRejected,
     VolunteerSuspended,
 )
@@ -68,6 +70,8 @@ __all__ = [
     "UnknownEventType",
     "Urgency",
     "VolunteerApproved",
+    "VolunteerDecisionReversed",
+    "VolunteerGuidelinesConfirmed",
     "VolunteerRegistered",
     "VolunteerRejected",
     "VolunteerSuspended",

@@ -40,6 +40,7 @@ __all__ = [
 Languages = Annotated[list[LanguageCode], Field(min_length=1, max_length=10)]
 Reference = Annotated[str, Field(pattern=r"^[A-Z0-9-]{4,20}$")]
 StaffId = Annotated[str, Field(min_length=1, max_length=100)]
+ContactIndex = Annotated[list[Annotated[str, Field(min_length=16, max_length=128)]], Field(max_length=4)]
 
 
 class Urgency(StrEnum):
@@ -145,6 +146,11 @@ class VolunteerRegistered(_VolunteerEvent):
         default=None, description="Staff id of the operator who entered it during a call; none for self-service."
     )
     personal: SealedPersonalData
+    contact_index: ContactIndex = Field(
+        default_factory=list,
+        description="gdpr's blind indexes (keyed hashes, not plaintext) of the phone number and e-mail address, "
+        "so screening can spot a repeat registration of the same person.",
+    )
 
 
 class VolunteerUpdated(_VolunteerEvent):
@@ -159,6 +165,7 @@ class VolunteerUpdated(_VolunteerEvent):
     max_tasks_per_week: int | None = Field(default=None, ge=1, le=50, description="New load cap, if changed.")
     networks: list[OrganisationId] | None = Field(default=None, description="New trusted networks, if changed.")
     personal: SealedPersonalData | None = Field(default=None, description="Sealed personal fields that changed.")
+    contact_index: ContactIndex | None = Field(default=None, description="New blind indexes of phone and e-mail, if changed.")
 
 
 class VolunteerWithdrawn(_VolunteerEvent):

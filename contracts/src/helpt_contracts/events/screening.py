@@ -10,8 +10,16 @@ from pydantic import Field
 
 from helpt_contracts import topics
 from helpt_contracts.events.base import Event
+from helpt_contracts.types import AwareDatetime
 
-__all__ = ["ScreeningReason", "VolunteerApproved", "VolunteerRejected", "VolunteerSuspended"]
+__all__ = [
+    "ScreeningReason",
+    "VolunteerApproved",
+    "VolunteerDecisionReversed",
+    "VolunteerGuidelinesConfirmed",
+    "VolunteerRejected",
+    "VolunteerSuspended",
+]
 
 
 class ScreeningReason(StrEnum):
@@ -53,3 +61,23 @@ class VolunteerRejected(_DecisionEvent):
 
 class VolunteerSuspended(_DecisionEvent):
     """An approved volunteer is suspended (a complaint, a later finding): no new offers, at once."""
+
+
+class VolunteerDecisionReversed(_DecisionEvent):
+    """A screener reversed the case's last decision: the volunteer is not approved (no new offers) and the case is open for review again."""
+
+    reversed_decision: str = Field(
+        pattern=r"^(approved|rejected|suspended)$", description="The decision taken back: approved, rejected or suspended."
+    )
+
+
+class VolunteerGuidelinesConfirmed(Event):
+    """An approved volunteer confirmed the infection-prevention guidelines and the insurance notice: visits may be offered."""
+
+    TOPIC: ClassVar[str] = topics.SCREENING_DECISIONS
+    KEY_FIELD: ClassVar[str] = "volunteer_id"
+
+    volunteer_id: UUID = Field(description="The volunteer; the topic key.")
+    case_id: UUID = Field(description="The screening case.")
+    guidelines_version: str = Field(min_length=1, max_length=40, description="Version of the guidelines and insurance notice confirmed.")
+    confirmed_at: AwareDatetime = Field(description="When the volunteer confirmed.")

@@ -70,9 +70,14 @@ async def publish_event(
     *,
     correlation_id: str | None = None,
     topic: str | None = None,
+    envelope: Envelope | None = None,
 ) -> Envelope:
-    """Publish `event` on its contracts topic (or `topic`) with its key and envelope; wait for acks=all."""
-    envelope = Envelope.for_event(event, source=settings.service.value, correlation_id=correlation_id)
+    """Publish `event` on its contracts topic (or `topic`) with its key and envelope; wait for acks=all.
+
+    Pass the `envelope` kept with an event in an outbox, so a republished event keeps its `ce_id`
+    and consumers deduplicate it.
+    """
+    envelope = envelope or Envelope.for_event(event, source=settings.service.value, correlation_id=correlation_id)
     key, body, headers = encode_event(event, envelope)
     await broker.publish(
         body,

@@ -3,15 +3,19 @@
 One document per action, `_id` "<tenant>:<kind>:<id>", carrying `tenant` and `subject_ids` like
 every personal record in Helpt. Events of one aggregate arrive in order, but topics do not
 order among themselves: a screening decision may be applied before the registration it decides
-on, so openings only ever set `open` on insert and closings always win.
+on, so openings only ever set `open` on insert and closings win — with one exception: a reversed
+screening decision (`VolunteerDecisionReversed`, on the same topic as the decision it takes back,
+so after it) reopens the case, unless the volunteer has withdrawn.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 from uuid import UUID
 
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 
 from helpt_contracts.events import (
     Event,
@@ -23,6 +27,7 @@ from helpt_contracts.events import (
     MatchCancelled,
     MatchCompleted,
     VolunteerApproved,
+    VolunteerDecisionReversed,
     VolunteerRegistered,
     VolunteerRejected,
     VolunteerSuspended,
@@ -74,6 +79,8 @@ class Actions:
                 event.tenant, ActionKind.MATCH, event.match_id,
                 request_id=event.request_id, volunteer_id=event.volunteer_id, organisation=event.organisation,
             )
+        elif isinstance(event, VolunteerDecisionReversed):
+            await self._reopen(event.tenant, ActionKind.SCREENING_CASE, event.volunteer_id)
         elif isinstance(event, VolunteerWithdrawn):
             await self._close(event.tenant, ActionKind.SCREENING_CASE, event.volunteer_id, withdrawn=True)
         elif type(event) in _CLOSING:
@@ -86,6 +93,16 @@ class Actions:
             {"$set": {"open": False, "tenant": tenant, "kind": kind.value, **fields}},
             upsert=True,
         )
+
+    async def _reopen(self, tenant: str, kind: ActionKind, ref: UUID) -> None:
+        # Upsert: the reversal may come before the registration (another topic). A withdrawn
+        # volunteer's document does not match, and the upsert then collides with it: it stays closed.
+        with contextlib.suppress(DuplicateKeyError):
+            await self._actions.update_one(
+                {"_id": _id(tenant, kind, ref), "withdrawn": {"$ne": True}},
+                {"$set": {"open": True, "tenant": tenant, "kind": kind.value}},
+                upsert=True,
+            )
 
     async def _subjects(self, tenant: str, kind: ActionKind, ref: UUID | None) -> list[UUID]:
         if ref is None:

@@ -98,6 +98,8 @@ class Intake:
             except GdprUnavailable:
                 raise self._unavailable() from None
             event = build(case_id, reference, subject_id, sealed)
+            if "contact_index" in type(event).model_fields:  # screening spots a repeat volunteer by these keyed hashes
+                event = event.model_copy(update={"contact_index": contact_index})
             if getattr(event, "channel", channel) != channel or getattr(event, "entered_by", entered_by) != entered_by:
                 raise ValueError("the event's channel or operator differs from the submission's")
             now = dt.datetime.now(dt.UTC)
