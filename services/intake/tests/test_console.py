@@ -234,7 +234,7 @@ def test_a_withdrawn_request_is_cancelled_and_a_late_match_does_not_revive_it(st
                                            reason=RequestCancellationReason.NO_LONGER_NEEDED))
     eventually(lambda: status_of(client, operator, case_id), lambda s: s == "cancelled", "cancelled")
     publish(settings, match(MatchAccepted, case_id, a))
-    eventually(lambda: case_doc(settings, case_id)["version"], lambda v: v == 3, "the late acceptance recorded")
+    eventually(lambda: case_doc(settings, case_id)["version"], lambda v: v == 3, f"the late acceptance recorded: {case_doc(settings, case_id)}")
     assert status_of(client, operator, case_id) == "cancelled"
 
 

@@ -28,8 +28,12 @@ EventHandler = Callable[[Envelope, Event], Awaitable[None]]
 def subscribe_events(router: KafkaRouter, settings: ServiceSettings, topic: str, handler: EventHandler) -> None:
     """Call `handler(envelope, event)` for every event on the contracts `topic`.
 
-    The subscriber joins the service's consumer group and starts from `earliest`, so a new
-    service or replica reads every event the topic still holds. The router adds the topic prefix.
+    The subscriber joins a consumer group of its own, `<service group>.<topic>`, and starts from
+    `earliest`, so a new service or replica reads every event the topic still holds. One group per
+    topic, not one per service: in a shared group every subscriber that starts, stops or stalls
+    makes all the others stop and rejoin (a rebalance), and a service with several subscriptions
+    spent its first seconds, and sometimes much longer, rebalancing instead of consuming. The
+    router adds the topic prefix.
     """
 
     async def consume(message: KafkaMessage) -> None:
@@ -44,7 +48,7 @@ def subscribe_events(router: KafkaRouter, settings: ServiceSettings, topic: str,
     consume.__name__ = consume.__qualname__ = getattr(handler, "__name__", "consume")
     router.subscriber(
         topic,
-        group_id=settings.consumer_group,
+        group_id=f"{settings.consumer_group}.{topic}",
         auto_offset_reset="earliest",
         decoder=_undecoded,
         description=handler.__doc__,

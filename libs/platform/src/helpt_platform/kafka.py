@@ -54,8 +54,9 @@ def create_router(
 
     A message whose handler fails is tried `dead_letter_attempts` times in all, then goes to
     `<topic>.dlt`; `None` leaves out the dead-letter middleware (redelivered until it succeeds).
-    Subscribers on it should join `settings.consumer_group` and start from `earliest`, so a new
-    replica or a new service reads every event the topic still holds (`subscribe_events` does).
+    Subscribers on it should join a group of the service's (`subscribe_events` uses one group per
+    topic, `<settings.consumer_group>.<topic>`) and start from `earliest`, so a new replica or a
+    new service reads every event the topic still holds.
     """
     if dead_letter_attempts is not None:
         # First in the list, so it is the outermost of ours: it sees whatever the others raise.

@@ -5,8 +5,9 @@ stated purpose). Earlier contacts are found by gdpr's blind indexes of phone and
 each case keeps in `contact_index`.
 
 `CaseBook.apply` keeps a case's status in step with matching's events, once per event: the event
-id is recorded in the same single-document update that applies it, guarded by the version read,
-so a redelivery or a concurrent writer changes nothing twice (FerretDB has no transactions).
+id is recorded in the same write that applies it, and every write of a case is one version,
+claimed by inserting "<case>:<version>" first (FerretDB's guarded updates are not atomic, ADR 9),
+so a redelivery or a concurrent writer changes nothing twice.
 
 The console's pages get the service's book from `request.app.state.case_book()` (as the JSON API
 in `console_api` does) and render `CaseView`s.
@@ -27,10 +28,11 @@ from helpt_contracts.events import Event, HelpRequestCancelled, Urgency
 from helpt_contracts.types import Channel
 from helpt_intake.settings import IntakeSettings
 from helpt_intake.status import CaseStatus, MatchState, case_status, match_state_after
+from helpt_platform.claims import Conflict, VersionedDocuments
 from helpt_platform.gdpr_client import GdprClient
 from helpt_platform.logs import get_logger
 
-__all__ = ["Applied", "CaseBook", "CaseView"]
+__all__ = ["Applied", "CaseBook", "CaseView", "case_writer"]
 
 log = get_logger(__name__)
 APPLIED_KEPT = 200  # event ids remembered per case; more than a request's offers and matches ever produce
@@ -74,6 +76,11 @@ class Applied(StrEnum):
     IRRELEVANT = "irrelevant"
 
 
+def case_writer(db: AsyncDatabase) -> VersionedDocuments:
+    """Every change of a case, one version after another, decided by claims in `case_changes` (ADR 9)."""
+    return VersionedDocuments(db["cases"], db["case_changes"])
+
+
 class CaseConflict(RuntimeError):
     """The case kept changing under us; the consumer retries the event."""
 
@@ -84,6 +91,7 @@ class CaseBook:
     def __init__(self, settings: IntakeSettings, db: AsyncDatabase, gdpr: GdprClient | None = None) -> None:
         self._settings = settings
         self._cases = db["cases"]
+        self._writer = case_writer(db)
         self._gdpr = gdpr
         self._indexed = False
 
@@ -136,28 +144,28 @@ class CaseBook:
                 break
         return out
 
-    async def apply(self, event_id: UUID, at: dt.datetime, event: Event, *, attempts: int = 5) -> Applied:
+    async def apply(self, event_id: UUID, at: dt.datetime, event: Event) -> Applied:
         """Apply a match event or a cancellation to its request's case, once; `at` is when it happened."""
         case_id = getattr(event, "request_id", None)
         if case_id is None or (match_state_after(None, event) is None and not isinstance(event, HelpRequestCancelled)):
             return Applied.IRRELEVANT
         applied_id = str(event_id)
-        for _ in range(attempts):
-            doc = await self._cases.find_one({"_id": case_id, "tenant": event.tenant},
-                                             {"status": 1, "matches": 1, "applied": 1, "version": 1, "volunteers_needed": 1})
-            if doc is None:
-                return Applied.UNKNOWN_CASE
+        seen: list[bool] = []
+
+        def decide(doc: dict[str, Any]) -> dict[str, Any] | None:
             applied = list(doc.get("applied") or [])
             if applied_id in applied:
-                return Applied.REPEATED
-            update = _changes(doc, event, at)
-            update["applied"] = [*applied, applied_id][-APPLIED_KEPT:]
-            update["version"] = doc.get("version", 0) + 1
-            result = await self._cases.update_one(
-                {"_id": case_id, "version": doc.get("version", 0), "applied": {"$ne": applied_id}}, {"$set": update})
-            if result.modified_count:
-                return Applied.APPLIED
-        raise CaseConflict("the case changed under every attempt")
+                seen.append(True)
+                return None
+            return {**_changes(doc, event, at), "applied": [*applied, applied_id][-APPLIED_KEPT:]}
+
+        try:
+            written = await self._writer.write({"_id": case_id, "tenant": event.tenant}, decide)
+        except Conflict:
+            raise CaseConflict("the case changed under every attempt") from None
+        if written is None:
+            return Applied.UNKNOWN_CASE
+        return Applied.REPEATED if seen else Applied.APPLIED
 
 
 def _changes(doc: dict[str, Any], event: Event, at: dt.datetime) -> dict[str, Any]:

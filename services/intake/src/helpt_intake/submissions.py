@@ -21,9 +21,11 @@ from pymongo.errors import DuplicateKeyError
 from helpt_contracts.events import Event
 from helpt_contracts.sealed import PersonalField, SealedField
 from helpt_contracts.types import Channel
+from helpt_intake.cases import case_writer
 from helpt_intake.settings import IntakeSettings
 from helpt_intake.status import CaseStatus
 from helpt_platform.auth import Refusal
+from helpt_platform.claims import claim, release
 from helpt_platform.gdpr_client import GdprClient, GdprUnavailable
 from helpt_platform.logs import get_logger
 
@@ -64,6 +66,8 @@ class Intake:
         self._settings = settings
         self._cases = db["cases"]
         self._keys = db["idempotency_keys"]
+        self._closures = db["case_closures"]
+        self._writer = case_writer(db)
         self._gdpr = gdpr
         self._publish = publish
         self._kafka_ready = kafka_ready
@@ -160,30 +164,29 @@ class Intake:
 
     async def close(self, *, tenant: str, case_id: UUID, kind: str, event: Event) -> None:
         """Cancel a request or withdraw a volunteer: published once (a second try is a 409), or not at all (503)."""
-        await self.case_doc(tenant, case_id, kind)
+        doc = await self.case_doc(tenant, case_id, kind)
+        if doc.get("status") in _FINAL:
+            raise Refusal(409, "this case is already closed")
         if not self._kafka_ready():
             raise self._unavailable()
-        now = dt.datetime.now(dt.UTC)
-        claimed = await self._cases.update_one(
-            {"_id": case_id, "tenant": tenant, "status": {"$nin": _FINAL}, "closing": {"$exists": False}},
-            {"$set": {"closing": now}})
-        if not claimed.modified_count:
+        if not await claim(self._closures, str(case_id), tenant=tenant, subject_ids=doc.get("subject_ids", [])):
             raise Refusal(409, "this case is already closed, or being closed")
         try:
             await self._publish(event)
         except Exception as exc:  # noqa: BLE001 — not published: leave the case as it was
-            await self._cases.update_one({"_id": case_id}, {"$unset": {"closing": ""}})
+            await release(self._closures, str(case_id))
             log.warning("publish failed; closing undone", error=type(exc).__name__)
             raise self._unavailable() from None
-        await self._cases.update_one({"_id": case_id}, {"$set": {"status": CaseStatus.CANCELLED.value, "status_at": now},
-                                                         "$unset": {"closing": ""}})
+        now = dt.datetime.now(dt.UTC)
+        await self._writer.write({"_id": case_id}, lambda d: None if d.get("status") in _FINAL else {
+            "status": CaseStatus.CANCELLED.value, "status_at": now})
         log.info("case closed", kind=kind, tenant=tenant, case_id=str(case_id))
 
     async def change(self, *, tenant: str, case_id: UUID, kind: str, personal: dict[PersonalField, str],
                      build: Callable[[dict[PersonalField, SealedField] | None], Event]) -> None:
         """Publish what changed in an open case, personal fields sealed for the same subject, and keep it."""
         doc = await self.case_doc(tenant, case_id, kind)
-        if doc.get("status") in _FINAL or doc.get("closing"):
+        if doc.get("status") in _FINAL or await self._closures.find_one({"_id": str(case_id)}, {"_id": 1}):
             raise Refusal(409, "this case is closed; it cannot change any more")
         if not self._kafka_ready():
             raise self._unavailable()
@@ -202,8 +205,12 @@ class Intake:
             log.warning("publish failed; change not made", error=type(exc).__name__)
             raise self._unavailable() from None
         facts = {k: v for k, v in case_facts(event).items() if v is not None}
-        update: dict[str, Any] = {"$set": {**facts, **{f"personal.{f.value}": s.model_dump() for f, s in (sealed or {}).items()}}}
-        if index:  # earlier numbers still find the person: add, do not replace
-            update["$addToSet"] = {"contact_index": {"$each": index}}
-        await self._cases.update_one({"_id": case_id}, update)
+        personal_fields = {f"personal.{f.value}": s.model_dump() for f, s in (sealed or {}).items()}
+
+        def decide(current: dict[str, Any]) -> dict[str, Any]:
+            # Earlier numbers still find the person: the indexes are added to, never replaced.
+            known = list(dict.fromkeys([*(current.get("contact_index") or []), *index]))
+            return {**facts, **personal_fields, **({"contact_index": known} if index else {})}
+
+        await self._writer.write({"_id": case_id}, decide)
         log.info("case changed", kind=kind, tenant=tenant, case_id=str(case_id))

@@ -23,6 +23,7 @@ from helpt_intake.mailparse import ParsedMail
 from helpt_intake.settings import IntakeSettings
 from helpt_intake.submissions import Received
 from helpt_platform.auth import Refusal, TokenVerifier
+from helpt_platform.claims import claim, release
 from helpt_platform.gdpr_client import GdprClient, GdprUnavailable
 from helpt_platform.kafka import publish_event
 from helpt_platform.logs import get_logger
@@ -33,6 +34,7 @@ __all__ = ["COLLECTION", "MailTriage", "TriageUnavailable"]
 log = get_logger(__name__)
 COLLECTION = "mail_triage"
 STALE_CLAIM = dt.timedelta(minutes=2)
+CLAIMS = "mail_claims"
 
 
 class TriageUnavailable(Refusal):
@@ -141,6 +143,7 @@ class MailTriage:
         except BaseException:
             await self._mails.update_one({"_id": mail_id, "claim": claim},
                                          {"$set": {"state": "open"}, "$unset": {"claim": "", "claimed_at": "", "outcome": ""}})
+            await release(self._runtime().db[CLAIMS], str(mail_id))
             raise
         await self._mails.update_one({"_id": mail_id, "claim": claim}, {
             "$set": {"state": "triaged", "outcome": outcome.value, "case_id": received.id if received else None,
@@ -151,17 +154,24 @@ class MailTriage:
         return received
 
     async def _claim(self, tenant: str, mail_id: UUID, outcome: MailOutcome) -> UUID:
-        now, claim = dt.datetime.now(dt.UTC), uuid4()
-        taken = await self._mails.update_one(
-            {"_id": mail_id, "tenant": tenant,
-             "$or": [{"state": "open"}, {"state": "triaging", "claimed_at": {"$lt": now - STALE_CLAIM}}]},
-            {"$set": {"state": "triaging", "claim": claim, "claimed_at": now, "outcome": outcome.value}},
-        )
-        if taken.modified_count == 1:
-            return claim
-        found = await self._mails.find_one({"_id": mail_id, "tenant": tenant}, {"state": 1, "outcome": 1})
+        """Take the mail for this operator: decided by inserting a claim (FerretDB's guarded updates race, ADR 9)."""
+        found = await self._mails.find_one({"_id": mail_id, "tenant": tenant}, {"state": 1, "outcome": 1, "subject_ids": 1})
         if found is None:
             raise Refusal(404, "no such mail")
-        if found["state"] == "triaging":
-            raise Refusal(409, "another operator is triaging this mail right now")
-        raise Refusal(409, f"this mail was already triaged ({found.get('outcome', 'unknown')})")
+        if found["state"] == "triaged":
+            raise Refusal(409, f"this mail was already triaged ({found.get('outcome', 'unknown')})")
+        claims, key, now = self._runtime().db[CLAIMS], str(mail_id), dt.datetime.now(dt.UTC)
+        mine = uuid4()
+        fields = {"tenant": tenant, "subject_ids": found.get("subject_ids", []), "claim": mine, "outcome": outcome.value}
+        if not await claim(claims, key, **fields):
+            # A claim left by an operator whose request died is taken over once it is stale.
+            stale = await claims.delete_one({"_id": key, "claimed_at": {"$lt": now - STALE_CLAIM}})
+            if not (stale.deleted_count and await claim(claims, key, **fields)):
+                raise Refusal(409, "another operator is triaging this mail right now")
+        again = await self._mails.find_one({"_id": mail_id}, {"state": 1, "outcome": 1})
+        if again is None or again["state"] == "triaged":  # triaged between our read and our claim
+            await release(claims, key)
+            raise Refusal(409, "this mail was already triaged")
+        await self._mails.update_one({"_id": mail_id}, {"$set": {"state": "triaging", "claim": mine, "claimed_at": now,
+                                                                 "outcome": outcome.value}})
+        return mine
