@@ -394,6 +394,10 @@ def test_a_coordinator_previews_a_draft_as_the_public_will_see_it_and_publishes_
     assert "Walking a dog round the block" in httpx.get(f"{base}/en/").text, "the public sees it now"
     page.goto(f"{base}/en/console/")
     assert page.url.endswith("/en/console/sign-in"), "a coordinator is not an operator"
+    page.goto(f"{base}/en/preview/")
+    page.get_by_role("button", name="Sign out").click()
+    page.goto(f"{base}/en/preview/")
+    assert page.url.endswith("/en/console/sign-in"), "signed out"
     # Put the live texts back for whatever runs after this test on the same site.
     assert httpx.put(f"{base}/api/v1/catalogue/draft", json={key: live[key] for key in ("languages", "vacancies")},
                      headers=coordinator).status_code == 200
