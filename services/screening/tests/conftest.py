@@ -35,6 +35,7 @@ class Stack:
     settings: ScreeningSettings
     secret: bytes
     mongodb_url: str
+    gdpr_url: str = ""
 
     def token(self, role: Role = Role.SCREENER, sub: str = "screener-1", tenant: str = "leuven") -> dict[str, str]:
         return {"Authorization": f"Bearer {issue_token(self.secret, sub=sub, role=role, tenant=tenant)}"}
@@ -122,4 +123,4 @@ def stack(infra, tmp_path_factory) -> Iterator[Stack]:
             for base in (gdpr_url, intake_url, url):
                 ready(base)
             with httpx.Client(base_url=url, timeout=60) as screening, httpx.Client(base_url=intake_url, timeout=60) as intake:
-                yield Stack(screening, intake, settings, local_secret(tmp / "jwt.secret"), infra.mongodb_url)
+                yield Stack(screening, intake, settings, local_secret(tmp / "jwt.secret"), infra.mongodb_url, gdpr_url)

@@ -24,6 +24,7 @@ from helpt_screening.domain import default_requirements
 from helpt_screening.guidelines import guidelines_pages
 from helpt_screening.links import LinkSigner
 from helpt_screening.outbox import Relay
+from helpt_screening.pages import screener_pages
 from helpt_screening.settings import ScreeningSettings
 
 
@@ -56,7 +57,7 @@ def create_app(settings: ScreeningSettings | None = None) -> FastAPI:
         title="Helpt screening",
         description="Vets volunteers before they are sent to anyone: cases, pre-checks, decisions.",
         kafka_consumers=[gdpr_command_router, screening_router],
-        http_routers=[router, guidelines_pages],
+        http_routers=[router, guidelines_pages, screener_pages],
         background=[relay_job],
     )
     app.state.settings = settings
