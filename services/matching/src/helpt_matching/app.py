@@ -2,18 +2,64 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+
 from fastapi import FastAPI
 
+from helpt_contracts import topics
+from helpt_contracts.envelope import Envelope
+from helpt_contracts.events import Event
+from helpt_platform.auth import local_secret
+from helpt_platform.kafka import publish_event
 from helpt_platform.purge import gdpr_command_router
-from helpt_platform.service import create_service_app
+from helpt_platform.service import Runtime, create_service_app, every
+from helpt_matching.api import router
+from helpt_matching.areas import load_areas
+from helpt_matching.consumers import matching_router
+from helpt_matching.links import OfferLinks
+from helpt_matching.offers import Matcher
+from helpt_matching.projections import Projections
 from helpt_matching.settings import MatchingSettings
 
 
 def create_app(settings: MatchingSettings | None = None) -> FastAPI:
-    """The matching service's HTTP app with its Kafka broker, store and subscribers."""
-    return create_service_app(
-        settings or MatchingSettings(),
+    """The matching service's HTTP app with its Kafka broker, store, subscribers and offer clock."""
+    settings = settings or MatchingSettings()
+    built: dict[str, object] = {}
+    areas = functools.cache(load_areas)
+
+    def parts(runtime: Runtime) -> tuple[Projections, Matcher]:
+        # The store and broker exist once the lifespan has started; built on first use.
+        if not built:
+            async def announce(event: Event) -> None:
+                # A partner's matches go to its own topic too, with the same envelope: the same event.
+                envelope = Envelope.for_event(event, source=settings.service.value)
+                await publish_event(runtime.broker, settings, event, envelope=envelope)
+                if getattr(event, "organisation", None):
+                    await publish_event(runtime.broker, settings, event, envelope=envelope,
+                                        topic=topics.partner_topic(event.organisation))
+
+            projections = Projections(runtime.db)
+            built["parts"] = projections, Matcher(runtime.db, projections, areas, announce,
+                                                  per_round=settings.offers_per_round,
+                                                  offer_ttl=dt.timedelta(seconds=settings.offer_ttl_s))
+        return built["parts"]  # type: ignore[return-value]
+
+    async def clock(runtime: Runtime) -> None:
+        await parts(runtime)[1].tick(settings.tenant_ids, dt.datetime.now(dt.UTC))
+
+    app = create_service_app(
+        settings,
         title="Helpt matching",
         description="Matches help requests with approved volunteers by area, task, language and competence.",
-        kafka_consumers=[gdpr_command_router],
+        kafka_consumers=[gdpr_command_router, matching_router(parts)],
+        http_routers=[router],
+        background=[every(settings.expiry_interval_s, clock)],
     )
+    app.state.settings = settings
+    app.state.matcher = lambda: parts(app.state.runtime)[1]
+    app.state.links = functools.cache(
+        lambda: OfferLinks(local_secret(settings.link_secret_file), dt.timedelta(hours=settings.link_ttl_hours)))
+    app.state.token_verifier = functools.cache(settings.token_verifier)
+    return app

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from helpt_contracts.roles import ServiceName
@@ -17,3 +19,13 @@ class MatchingSettings(ServiceSettings):
 
     service: ClassVar[ServiceName] = ServiceName.MATCHING
     default_port: ClassVar[int] = 8002
+
+    public_url: str = Field(default="http://127.0.0.1:8002", description="Base URL volunteers reach their offer links at.")
+    offers_per_round: int = Field(default=3, ge=1, le=50, description="How many volunteers are offered a request at a time.")
+    offer_ttl_s: float = Field(default=7200, gt=0, le=7 * 86400, description="How long an offer stays open before it rotates.")
+    expiry_interval_s: float = Field(default=30, gt=0, le=3600,
+                                     description="How often lapsed offers are expired and waiting requests offered again.")
+    link_secret_file: Path = Field(default=Path(".state/local/matching-links.secret"),
+                                   description="Secret that signs offer links (created on first use).")
+    link_ttl_hours: float = Field(default=168, gt=0, le=2160,
+                                  description="How long an offer link opens (the volunteer marks the task done through it).")

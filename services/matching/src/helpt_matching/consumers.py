@@ -1,0 +1,59 @@
+"""Matching's subscribers: requests and volunteers from intake, decisions from screening, into the projections."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from faststream.kafka import KafkaRouter
+
+from helpt_contracts import topics
+from helpt_contracts.envelope import Envelope
+from helpt_contracts.events import Event, HelpRequested
+from helpt_platform.consumers import subscribe_events
+from helpt_platform.kafka import create_router
+from helpt_platform.logs import get_logger
+from helpt_platform.service import RouterFactory, Runtime
+from helpt_matching.offers import Matcher
+from helpt_matching.projections import Projections
+
+__all__ = ["keep", "matching_router"]
+
+log = get_logger(__name__)
+
+
+async def keep(projections: Projections, matcher: Matcher, envelope: Envelope, event: Event) -> None:
+    """Project one event, once; a new request is offered at once."""
+    state = await projections.apply(envelope.id, envelope.time, event)
+    if state is None:
+        return
+    log.info("projection kept", event_type=envelope.type, aggregate_id=envelope.subject)
+    if isinstance(event, HelpRequested):
+        await matcher.offer_round(event.tenant, event.request_id, dt.datetime.now(dt.UTC))
+
+
+def matching_router(parts: Callable[[Runtime], tuple[Projections, Matcher]]) -> RouterFactory:
+    """Subscribers to intake.help-requests.v1, intake.volunteers.v1 and screening.decisions.v1."""
+
+    def build(runtime: Runtime) -> KafkaRouter:
+        router = create_router(runtime.settings)
+        projections, matcher = parts(runtime)
+
+        async def help_request_event(envelope: Envelope, event: Event) -> None:
+            """Keep the open help requests; offer each new one to the nearest eligible volunteers."""
+            await keep(projections, matcher, envelope, event)
+
+        async def volunteer_event(envelope: Envelope, event: Event) -> None:
+            """Keep the volunteers' offers of help: tasks, area, reach, languages, load cap."""
+            await keep(projections, matcher, envelope, event)
+
+        async def decision_event(envelope: Envelope, event: Event) -> None:
+            """Keep screening's decisions: only approved volunteers, not suspended or withdrawn, are offered tasks."""
+            await keep(projections, matcher, envelope, event)
+
+        subscribe_events(router, runtime.settings, topics.HELP_REQUESTS, help_request_event)
+        subscribe_events(router, runtime.settings, topics.VOLUNTEERS, volunteer_event)
+        subscribe_events(router, runtime.settings, topics.SCREENING_DECISIONS, decision_event)
+        return router
+
+    return build

@@ -1,0 +1,156 @@
+"""Matching's projections of help requests and volunteers, built from intake's and screening's events.
+
+Every event is first kept as a *fact* (`facts`, `_id` = its event id): a redelivery is a duplicate
+key and changes nothing. The projection document of the request or volunteer (`requests`,
+`volunteers`) is then refolded from all its facts. Two topics write one volunteer (intake's and
+screening's), so writers race; FerretDB's conditional updates are not atomic (docs/adr/0009), so
+each new version of a projection is claimed by inserting `<kind>:<id>:<version>` in `claims`,
+and a writer whose facts are already covered by the stored document has nothing to do. Personal
+fields stay sealed as they arrived; every document carries `tenant` and `subject_ids`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from helpt_contracts.events import (
+    Event,
+    HelpRequestCancelled,
+    HelpRequested,
+    HelpRequestUpdated,
+    VolunteerApproved,
+    VolunteerDecisionReversed,
+    VolunteerGuidelinesConfirmed,
+    VolunteerRegistered,
+    VolunteerRejected,
+    VolunteerSuspended,
+    VolunteerUpdated,
+    VolunteerWithdrawn,
+)
+from helpt_platform.claims import Conflict, claim
+from helpt_matching.domain import fold_request, fold_volunteer
+
+__all__ = ["Projections"]
+
+_DECISIONS = {VolunteerApproved: "approved", VolunteerRejected: "rejected", VolunteerSuspended: "suspended",
+              VolunteerDecisionReversed: "reversed"}
+_REQUEST_FIELDS = ("task", "postcode", "languages", "window", "urgency", "volunteers_needed", "competences",
+                   "organisation", "personal", "reference", "channel")
+_VOLUNTEER_FIELDS = ("tasks", "postcode", "max_distance_km", "languages", "availability", "competences",
+                     "max_tasks_per_week", "networks", "personal")
+
+
+def _fact(event: Event) -> tuple[str, UUID, str, dict[str, Any], list[UUID]] | None:
+    """(aggregate, id, kind, data, subject_ids) of an event matching keeps; None for others."""
+    def fields(names: tuple[str, ...]) -> dict[str, Any]:
+        dumped = event.model_dump(mode="json")
+        return {name: dumped[name] for name in names if name in dumped}
+
+    if isinstance(event, HelpRequested):
+        return "request", event.request_id, "requested", fields(_REQUEST_FIELDS), [event.subject_id]
+    if isinstance(event, HelpRequestUpdated):
+        return "request", event.request_id, "updated", fields(_REQUEST_FIELDS), []
+    if isinstance(event, HelpRequestCancelled):
+        return "request", event.request_id, "cancelled", {}, []
+    if isinstance(event, VolunteerRegistered):
+        return "volunteer", event.volunteer_id, "registered", fields(_VOLUNTEER_FIELDS), [event.subject_id]
+    if isinstance(event, VolunteerUpdated):
+        return "volunteer", event.volunteer_id, "updated", fields(_VOLUNTEER_FIELDS), []
+    if isinstance(event, VolunteerWithdrawn):
+        return "volunteer", event.volunteer_id, "withdrawn", {}, []
+    if type(event) in _DECISIONS:
+        data = {"decision": _DECISIONS[type(event)],
+                "guidelines_confirmed": getattr(event, "guidelines_confirmed", False)}
+        return "volunteer", event.volunteer_id, "decision", data, []
+    if isinstance(event, VolunteerGuidelinesConfirmed):
+        return "volunteer", event.volunteer_id, "guidelines", {}, []
+    return None
+
+
+class Projections:
+    """`facts`, the `requests` and `volunteers` projections, and their version claims."""
+
+    def __init__(self, db: AsyncDatabase, *, attempts: int = 20) -> None:
+        self.facts = db["facts"]
+        self.requests = db["requests"]
+        self.volunteers = db["volunteers"]
+        self.claims = db["claims"]
+        self._attempts = attempts
+        self._indexed = False
+
+    async def ready(self) -> None:
+        if not self._indexed:
+            await self.facts.create_index([("aggregate_id", ASCENDING), ("at", ASCENDING)], name="by_aggregate")
+            await self.volunteers.create_index([("tenant", ASCENDING), ("eligible", ASCENDING), ("tasks", ASCENDING)],
+                                               name="by_pool")
+            await self.requests.create_index([("tenant", ASCENDING), ("open", ASCENDING)], name="by_open")
+            self._indexed = True
+
+    async def apply(self, event_id: UUID, at: dt.datetime, event: Event) -> dict[str, Any] | None:
+        """Keep one event and refold its request or volunteer; the new state, or None when the event is not matching's."""
+        found = _fact(event)
+        if found is None:
+            return None
+        await self.ready()
+        aggregate, ident, kind, data, subject_ids = found
+        try:
+            await self.facts.insert_one({"_id": str(event_id), "tenant": event.tenant, "aggregate": aggregate,
+                                         "aggregate_id": ident, "kind": kind, "data": data, "at": at,
+                                         "subject_ids": subject_ids})
+        except DuplicateKeyError:
+            pass  # a redelivery: the fact is kept; refolding below is harmless and finishes an interrupted run
+        if aggregate == "request":
+            return await self._refold(self.requests, "request", ident, event.tenant, fold_request)
+        return await self._refold(self.volunteers, "volunteer", ident, event.tenant, fold_volunteer)
+
+    async def _refold(self, documents: Any, kind: str, ident: UUID, tenant: str,
+                      fold: Callable[[list[dict[str, Any]]], dict[str, Any]]) -> dict[str, Any]:
+        for attempt in range(self._attempts):
+            facts = [f async for f in self.facts.find({"aggregate_id": ident}).sort([("at", ASCENDING), ("_id", ASCENDING)])]
+            ids = {f["_id"] for f in facts}
+            doc = await documents.find_one({"_id": ident})
+            have = set(doc["facts"]) if doc else set()
+            if ids <= have:
+                return doc  # another writer already folded everything we saw
+            if have <= ids:
+                version = doc["version"] + 1 if doc else 1
+                subjects = sorted({s for f in facts for s in f.get("subject_ids", [])}, key=str)
+                state = {**fold(facts), "_id": ident, "tenant": tenant, "subject_ids": subjects,
+                         "facts": sorted(ids), "version": version}
+                if await claim(self.claims, f"{kind}:{ident}:{version}", tenant=tenant, subject_ids=subjects, state=state):
+                    await documents.replace_one({"_id": ident}, state, upsert=True)
+                    return state
+                if attempt >= 2:
+                    await self._catch_up(documents, kind, ident, version)
+            await asyncio.sleep(0.01 * (attempt + 1))
+        raise Conflict(f"the {kind} projection kept changing")
+
+    async def _catch_up(self, documents: Any, kind: str, ident: UUID, version: int) -> None:
+        """Write a claimed version whose writer died before writing it (whole state: writing it twice is harmless)."""
+        won = await self.claims.find_one({"_id": f"{kind}:{ident}:{version}"})
+        current = await documents.find_one({"_id": ident}, {"version": 1})
+        if won and (current or {}).get("version", 0) == version - 1:
+            await documents.replace_one({"_id": ident}, won["state"], upsert=True)
+
+    async def request(self, tenant: str, request_id: UUID) -> dict[str, Any] | None:
+        return await self.requests.find_one({"_id": request_id, "tenant": tenant})
+
+    async def volunteer(self, tenant: str, volunteer_id: UUID) -> dict[str, Any] | None:
+        return await self.volunteers.find_one({"_id": volunteer_id, "tenant": tenant})
+
+    async def pool(self, tenant: str, task: str) -> list[dict[str, Any]]:
+        """The tenant's eligible volunteers offering `task` (the rest of eligibility is the domain's)."""
+        cursor = self.volunteers.find({"tenant": tenant, "eligible": True, "tasks": task}, {"personal": 0, "facts": 0})
+        return [doc async for doc in cursor]
+
+    async def open_requests(self, tenant: str, limit: int = 500) -> list[dict[str, Any]]:
+        cursor = self.requests.find({"tenant": tenant, "open": True}, {"personal": 0, "facts": 0})
+        return [doc async for doc in cursor.limit(limit)]

@@ -1,0 +1,161 @@
+"""Offers on real Kafka and FerretDB: who is offered, rotation after expiry, one winner, forged links, partner feeds."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+
+import httpx
+import pytest
+
+from helpt_contracts import topics
+from helpt_contracts.events import (
+    MatchAccepted,
+    MatchDeclined,
+    MatchProposed,
+    VolunteerApproved,
+    VolunteerGuidelinesConfirmed,
+    VolunteerRejected,
+)
+from helpt_contracts.examples import help_requested, volunteer_registered
+from helpt_platform.testing import eventually
+
+pytestmark = pytest.mark.infra
+
+
+def approved_dog_walker(**overrides):
+    """An English-speaking dog walker in Heverlee, approved, guidelines confirmed: (events, volunteer id)."""
+    registered = volunteer_registered(tasks=["dog-walking"], postcode="3001", languages=["en"], **overrides)
+    case = uuid.uuid4()
+    return [registered,
+            VolunteerApproved(tenant="leuven", volunteer_id=registered.volunteer_id, case_id=case, reason="interview-ok"),
+            VolunteerGuidelinesConfirmed(tenant="leuven", volunteer_id=registered.volunteer_id, case_id=case,
+                                         guidelines_version="2026-03", confirmed_at=dt.datetime.now(dt.UTC))], registered.volunteer_id
+
+
+def path(link: str) -> str:
+    """The link's path: the test serves matching on a port of its own, not the public URL's."""
+    return "/m/" + link.split("/m/", 1)[1]
+
+
+def dog_walk(**overrides):
+    return help_requested(task="dog-walking", postcode="3001", languages=["en"], **overrides)
+
+
+def settle(service, volunteers: int) -> None:
+    """Wait until the volunteers are projected (a request arriving first would find nobody yet)."""
+    async def count() -> int:
+        from pymongo import AsyncMongoClient
+
+        client = AsyncMongoClient(service.settings.mongodb_url.get_secret_value())
+        try:
+            return await client[service.settings.database_name]["volunteers"].count_documents({"eligible": True})
+        finally:
+            await client.close()
+
+    eventually(lambda: asyncio.run(count()), lambda n: n >= volunteers, f"{volunteers} eligible volunteers")
+
+
+def test_approved_english_dog_walker_in_heverlee_is_offered_the_request_and_a_rejected_one_never(matching):
+    service = matching()
+    events, approved = approved_dog_walker()
+    rejected_reg = volunteer_registered(tasks=["dog-walking"], postcode="3001", languages=["en"])
+    rejected = [rejected_reg, VolunteerRejected(tenant="leuven", volunteer_id=rejected_reg.volunteer_id,
+                                                case_id=uuid.uuid4(), reason="safety-concern")]
+    service.publish(*events, *rejected)
+    settle(service, 1)
+    request = dog_walk()
+    service.publish(request)
+    offers = service.wait_offers(request.request_id, lambda o: len(o) >= 1, "an offer")
+    assert [o["volunteer_id"] for o in offers] == [str(approved)]
+    service.publish(request)  # a redelivery makes no second round
+    proposed = eventually(lambda: [e for _, e in service.events_on(topics.MATCHES) if isinstance(e, MatchProposed)],
+                          lambda found: len(found) >= 1, "MatchProposed on the topic")
+    assert [(e.volunteer_id, e.task, e.distance_km) for e in proposed] == [(approved, "dog-walking", 0.0)]
+    assert all(e.volunteer_id != rejected_reg.volunteer_id for e in proposed)
+    assert len(service.offers(request.request_id)["offers"]) == 1
+
+
+def test_an_unanswered_offer_expires_and_rotates_to_the_next_volunteer(matching):
+    service = matching(offer_ttl_s=2, offers_per_round=1)
+    first, first_id = approved_dog_walker()
+    second, second_id = approved_dog_walker()
+    service.publish(*first, *second)
+    settle(service, 2)
+    request = dog_walk()
+    service.publish(request)
+    offers = service.wait_offers(request.request_id, lambda o: len(o) == 2 and o[0]["status"] == "expired",
+                                 "the offer to expire and go to the next volunteer")
+    assert {offers[0]["volunteer_id"], offers[1]["volunteer_id"]} == {str(first_id), str(second_id)}
+    assert [o["round"] for o in offers] == [1, 2]
+    lapsed = service.client.post(path(offers[0]["link"]), data={"action": "accept"})
+    assert lapsed.status_code == 409 and "expired" in lapsed.text
+    declined = [e for _, e in service.events_on(topics.MATCHES) if isinstance(e, MatchDeclined)]
+    assert [(str(e.volunteer_id), e.reason.value) for e in declined][:1] == [(offers[0]["volunteer_id"], "expired")]
+
+
+def test_two_simultaneous_accepts_make_one_match_and_the_other_hears_it_is_taken(matching):
+    service = matching()
+    walkers = [approved_dog_walker() for _ in range(2)]
+    service.publish(*[e for events, _ in walkers for e in events])
+    settle(service, 2)
+    request = dog_walk()
+    service.publish(request)
+    offers = service.wait_offers(request.request_id, lambda o: len(o) == 2, "two offers")
+
+    async def both() -> list[httpx.Response]:
+        async with httpx.AsyncClient(timeout=60) as client:
+            return await asyncio.gather(*(client.post(service.url + path(o["link"]), data={"action": "accept"}) for o in offers))
+
+    answers = asyncio.run(both())
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    assert "first" in answers[[a.status_code for a in answers].index(409)].text
+    after = service.offers(request.request_id)
+    assert after["matched"] and sorted(o["status"] for o in after["offers"]) == ["accepted", "taken"]
+    events = eventually(lambda: service.events_on(topics.MATCHES),
+                        lambda found: sum(isinstance(e, MatchDeclined) for _, e in found) == 1, "the taken notice")
+    assert sum(isinstance(e, MatchAccepted) for _, e in events) == 1
+    assert [e.reason.value for _, e in events if isinstance(e, MatchDeclined)] == ["taken-by-another"]
+    again = service.client.post(path(offers[0]["link"]), data={"action": "accept"})
+    assert again.status_code in (200, 409)  # the winner sees it is theirs; the other still 409 — nothing changes
+    assert sorted(o["status"] for o in service.offers(request.request_id)["offers"]) == ["accepted", "taken"]
+    winner = next(o for o in offers if o["volunteer_id"] in {o2["volunteer_id"] for o2 in after["offers"]
+                                                             if o2["status"] == "accepted"})
+    done = service.client.post(path(winner["link"]), data={"action": "done"})
+    assert done.status_code == 200 and "done" in done.text
+
+
+def test_a_forged_or_altered_link_is_refused_and_changes_nothing(matching):
+    service = matching()
+    events, _ = approved_dog_walker()
+    service.publish(*events)
+    settle(service, 1)
+    request = dog_walk()
+    service.publish(request)
+    link = service.wait_offers(request.request_id, lambda o: len(o) == 1, "an offer")[0]["link"]
+    altered = link.replace(link.split("/m/")[1][:8], "00000000")
+    for bad in (altered, link[:-3] + "abc", f"{service.url}/m/not-a-link"):
+        assert service.client.post(path(bad), data={"action": "accept"}).status_code == 403
+        assert service.client.get(path(bad)).status_code == 403
+    assert service.client.post(path(link), data={"action": "maybe"}).status_code == 422
+    assert service.offers(request.request_id)["offers"][0]["status"] == "open"
+    page = service.client.get(path(link))
+    assert page.status_code == 200 and "dog-walking" in page.text and 'name="action" value="accept"' in page.text
+
+
+def test_a_partners_request_is_matched_on_its_own_topic_without_personal_data(matching):
+    service = matching()
+    events, volunteer = approved_dog_walker()
+    service.publish(*events)
+    settle(service, 1)
+    request = dog_walk(organisation="wzc-ter-linde")
+    other = help_requested(task="dog-walking", postcode="3001", languages=["en"])
+    service.publish(request, other)
+    link = service.wait_offers(request.request_id, lambda o: len(o) == 1, "an offer")[0]["link"]
+    assert service.client.post(path(link), data={"action": "accept"}).status_code == 200
+    feed = eventually(lambda: service.events_on(topics.partner_topic("wzc-ter-linde")),
+                      lambda found: any(isinstance(e, MatchAccepted) for _, e in found), "the partner's match")
+    assert {type(e).__name__ for _, e in feed} == {"MatchProposed", "MatchAccepted"}
+    assert all(e.request_id == request.request_id and e.organisation == "wzc-ter-linde" for _, e in feed)
+    assert all(b"ciphertext" not in record.value and b"personal" not in record.value for record, _ in feed)
