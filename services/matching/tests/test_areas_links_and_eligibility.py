@@ -45,7 +45,7 @@ def test_an_offer_link_opens_its_offer_and_an_altered_or_foreign_one_does_not():
     links = OfferLinks(b"s" * 32, dt.timedelta(hours=1))
     match = uuid.uuid4()
     token = links.token("leuven", match, NOW)
-    assert links.read(token, NOW).match_id == match
+    assert links.read(token, NOW).ident == match
     other = str(uuid.uuid4())
     with pytest.raises(ForgedLink):
         links.read(token.replace(str(match), other), NOW)

@@ -86,7 +86,7 @@ def test_a_guidelines_link_opens_for_its_volunteer_until_it_expires_and_cannot_b
     now = dt.datetime.now(dt.UTC)
     volunteer = uuid.uuid4()
     token = signer.token("leuven", volunteer, now)
-    assert signer.read(token, now).volunteer_id == volunteer
+    assert signer.read(token, now).ident == volunteer
     with pytest.raises(ExpiredLink):
         signer.read(token, now + dt.timedelta(days=15))
     with pytest.raises(BadLink):

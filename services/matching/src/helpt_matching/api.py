@@ -61,7 +61,7 @@ async def offer_page(request: Request, token: str) -> HTMLResponse:
     link, refused = _link(request, token)
     if refused:
         return refused
-    offer = await request.app.state.matcher().offer(link.tenant, link.match_id)
+    offer = await request.app.state.matcher().offer(link.tenant, link.ident)
     if offer is None:
         return _page("Offer not available", "This offer is no longer available.", 409)
     return _page("An offer of help", _status_text(offer), 200, offer, token)
@@ -79,10 +79,10 @@ async def answer_offer(request: Request, token: str) -> HTMLResponse:
     except ValueError:
         return _page("Unknown answer", "Please choose accept, decline or done.", 422)
     matcher = request.app.state.matcher()
-    outcome: Outcome | None = await matcher.answer(link.tenant, link.match_id, answer, dt.datetime.now(dt.UTC))
+    outcome: Outcome | None = await matcher.answer(link.tenant, link.ident, answer, dt.datetime.now(dt.UTC))
     if outcome is None:
         return _page("Offer not available", "This offer is no longer available.", 409)
-    offer = await matcher.offer(link.tenant, link.match_id)
+    offer = await matcher.offer(link.tenant, link.ident)
     return _page("Thank you" if outcome.ok else "Nothing changed", outcome.message, 200 if outcome.ok else 409, offer, token)
 
 

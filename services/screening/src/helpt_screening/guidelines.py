@@ -115,7 +115,7 @@ async def confirm(token: str, request: Request) -> HTMLResponse:
     if refused:
         return refused
     try:
-        await desk.confirm_guidelines(signed.tenant, signed.volunteer_id)  # type: ignore[union-attr]
+        await desk.confirm_guidelines(signed.tenant, signed.ident)  # type: ignore[union-attr]
     except Refusal as refusal:
         if refusal.status in (404, 409):
             return _page(lang, f"<p>{escape(TEXT[lang]['closed'])}</p>", 409)

@@ -1,60 +1,25 @@
-"""Signed, expiring links a volunteer opens to confirm the guidelines: HMAC-SHA256 with the service's secret.
+"""The guidelines link a volunteer opens to confirm the guidelines and the insurance notice.
 
-The link carries only the volunteer (case) id, the tenant and the expiry: no personal data, and
-nothing a guesser could forge without the secret.
+Signed and read by the platform's `LinkSigner` with purpose "guidelines"; it names the
+volunteer's case, the tenant and the expiry, nothing personal.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
-import hmac
-import re
-from dataclasses import dataclass
-from uuid import UUID
+
+from helpt_platform.signed_links import ForgedLink, LapsedLink, SignedLink
+from helpt_platform.signed_links import LinkSigner as _PlatformSigner
 
 __all__ = ["BadLink", "ExpiredLink", "LinkSigner", "Signed"]
 
-_SHAPE = re.compile(r"^([0-9a-f-]{36})\.([a-z0-9-]{1,63})\.(\d{1,12})\.([A-Za-z0-9_-]{43})$")
+BadLink = ForgedLink
+ExpiredLink = LapsedLink
+Signed = SignedLink
 
 
-class BadLink(ValueError):
-    """Not a link this service signed."""
+class LinkSigner(_PlatformSigner):
+    """Guidelines links: `read(...).ident` is the volunteer (case) id."""
 
-
-class ExpiredLink(ValueError):
-    """A genuine link, too old."""
-
-
-@dataclass(frozen=True)
-class Signed:
-    volunteer_id: UUID
-    tenant: str
-    expires: dt.datetime
-
-
-class LinkSigner:
     def __init__(self, secret: bytes, ttl: dt.timedelta) -> None:
-        self._secret = secret
-        self._ttl = ttl
-
-    def _mac(self, payload: str) -> str:
-        digest = hmac.new(self._secret, f"guidelines|{payload}".encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-    def token(self, tenant: str, volunteer_id: UUID, now: dt.datetime) -> str:
-        payload = f"{volunteer_id}.{tenant}.{int((now + self._ttl).timestamp())}"
-        return f"{payload}.{self._mac(payload)}"
-
-    def read(self, token: str, now: dt.datetime) -> Signed:
-        found = _SHAPE.match(token)
-        if not found:
-            raise BadLink("not a guidelines link")
-        volunteer, tenant, expires, mac = found.groups()
-        if not hmac.compare_digest(mac, self._mac(f"{volunteer}.{tenant}.{expires}")):
-            raise BadLink("not a guidelines link")
-        at = dt.datetime.fromtimestamp(int(expires), dt.UTC)
-        if at < now:
-            raise ExpiredLink("the link has expired")
-        return Signed(UUID(volunteer), tenant, at)
+        super().__init__(secret, ttl, purpose="guidelines")
