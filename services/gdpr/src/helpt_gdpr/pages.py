@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 from uuid import UUID
 
 from fastapi import APIRouter, Request
@@ -17,7 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from helpt_contracts.roles import Scope
-from helpt_platform.auth import AuthError, Principal
+from helpt_platform.auth import Principal
+from helpt_platform.staff_session import end_session, posted_token, start_session, token_holder
 
 __all__ = ["pages"]
 
@@ -38,11 +38,7 @@ def _render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
 
 
 def _principal(request: Request, token: str | None) -> Principal | None:
-    try:
-        who = request.app.state.gdpr.verifier.verify(f"Bearer {token}" if token else None)
-    except AuthError:
-        return None
-    return who if who.has(Scope.GDPR_AUDIT) else None
+    return token_holder(request.app.state.gdpr.verifier, token, lambda who: who.has(Scope.GDPR_AUDIT))
 
 
 @pages.get("")
@@ -57,23 +53,18 @@ async def sign_in_form() -> HTMLResponse:
 
 @pages.post("/sign-in")
 async def sign_in(request: Request) -> Response:
-    token = parse_qs((await request.body()).decode("utf-8", "replace")).get("token", [""])[0].strip()
+    token = await posted_token(request)
     if not token:
         return _render("sign_in.html", 400, title="Sign in", errors={"token": "Enter your access token"})
     if _principal(request, token) is None:
         return _render("sign_in.html", 401, title="Sign in",
                        errors={"token": "This token is not valid, has expired, or is not a data protection officer's"})
-    response = RedirectResponse("/dpo/audit", status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
-                        path="/dpo", max_age=8 * 3600)
-    return response
+    return start_session(RedirectResponse("/dpo/audit", status_code=303), request, COOKIE, token, path="/dpo")
 
 
 @pages.post("/sign-out")
 async def sign_out() -> RedirectResponse:
-    response = RedirectResponse("/dpo/sign-in", status_code=303)
-    response.delete_cookie(COOKIE, path="/dpo")
-    return response
+    return end_session(RedirectResponse("/dpo/sign-in", status_code=303), COOKIE, path="/dpo")
 
 
 def _parse_filters(raw: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:

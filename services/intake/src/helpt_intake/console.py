@@ -16,7 +16,6 @@ import datetime as dt
 import re
 import uuid
 from typing import Any
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -36,7 +35,8 @@ from helpt_intake.forms import N_, FormData, Problem, check_help_request, check_
 from helpt_intake.i18n import languages, translations
 from helpt_intake.settings import IntakeSettings
 from helpt_intake.web import catalogue_for, text_of, form_page, not_found, read_form, render, take_form
-from helpt_platform.auth import AuthError, Principal, Refusal
+from helpt_platform.auth import Principal, Refusal
+from helpt_platform.staff_session import end_session, posted_token, start_session, token_holder
 
 __all__ = ["console"]
 
@@ -63,13 +63,8 @@ def _is_operator(who: Principal) -> bool:
 
 def _staff(request: Request, token: str | None) -> Principal | None:
     """Whoever a token names, if intake's staff pages are theirs: an operator or a coordinator."""
-    if not token:
-        return None
-    try:
-        who = request.app.state.token_verifier().verify(f"Bearer {token}")
-    except AuthError:
-        return None
-    return who if _is_operator(who) or who.has(Scope.CATALOGUE_EDIT) else None
+    return token_holder(request.app.state.token_verifier(), token,
+                        lambda who: _is_operator(who) or who.has(Scope.CATALOGUE_EDIT))
 
 
 def _sign_in_first(lang: str) -> RedirectResponse:
@@ -122,7 +117,7 @@ async def sign_in(request: Request, lang: str) -> Response:
     if lang not in languages():
         return not_found(request)
     title = translations(lang).gettext("Sign in")
-    token = parse_qs((await request.body())[:16384].decode("utf-8", "replace")).get("token", [""])[0].strip()
+    token = await posted_token(request)
     if not token:
         return render(request, lang, "console/sign_in.html", 400, title=title,
                       errors={"token": Problem(N_("Enter your access token"))})
@@ -130,17 +125,13 @@ async def sign_in(request: Request, lang: str) -> Response:
     if who is None:
         return render(request, lang, "console/sign_in.html", 401, title=title, errors={"token": Problem(N_(
             "This token is not valid, has expired, or is not a call-centre operator's"))})
-    response = RedirectResponse(f"/{lang}/console/" if _is_operator(who) else f"/{lang}/preview/", status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
-                        path="/", max_age=10 * 3600)
-    return response
+    return start_session(RedirectResponse(f"/{lang}/console/" if _is_operator(who) else f"/{lang}/preview/",
+                                          status_code=303), request, COOKIE, token)
 
 
 @console.post("/{lang}/console/sign-out")
 async def sign_out(lang: str) -> RedirectResponse:
-    response = RedirectResponse(f"/{lang if lang in languages() else 'nl'}/console/sign-in", status_code=303)
-    response.delete_cookie(COOKIE, path="/")
-    return response
+    return end_session(RedirectResponse(f"/{lang if lang in languages() else 'nl'}/console/sign-in", status_code=303), COOKIE)
 
 
 # --- taking a call ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from helpt_contracts.events import ScreeningReason
 from helpt_platform.auth import Refusal
+from helpt_platform.staff_session import end_session, posted_token, start_session
 from helpt_screening.desk import CaseDetail, Revealed, ScreeningDesk
 from helpt_screening.domain import ALLOWED, OPEN, Action, State
 from helpt_screening.i18n import N_, languages, translations
@@ -68,23 +69,19 @@ async def sign_in(request: Request, lang: str) -> Response:
     if lang not in languages():
         return not_found(request)
     title = translations(lang).gettext("Sign in")
-    token = (await _form(request)).get("token", "").strip()
+    token = await posted_token(request)
     if not token:
         return render(request, lang, "sign_in.html", 400, title=title, errors={"token": Problem(N_("Enter your access token"))})
     if verify(request, token) is None:
         return render(request, lang, "sign_in.html", 401, title=title, errors={"token": Problem(N_(
             "This token is not valid, has expired, or is not a screener's of this municipality"))})
-    response = RedirectResponse(f"/{lang}/screening/", status_code=303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
-                        path="/", max_age=10 * 3600)
-    return response
+    return start_session(RedirectResponse(f"/{lang}/screening/", status_code=303), request, COOKIE, token)
 
 
 @screener_pages.post("/{lang}/screening/sign-out")
 async def sign_out(lang: str) -> Response:
-    response = RedirectResponse(f"/{lang if lang in languages() else 'nl'}/screening/sign-in", status_code=303)
-    response.delete_cookie(COOKIE, path="/")
-    return response
+    return end_session(RedirectResponse(f"/{lang if lang in languages() else 'nl'}/screening/sign-in", status_code=303),
+                       COOKIE)
 
 
 async def _decided(request: Request, me: SignedIn, raw: str | None) -> CaseDetail | None:

@@ -18,7 +18,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from helpt_contracts.roles import Scope
-from helpt_platform.auth import AuthError, Principal
+from helpt_platform.auth import Principal
+from helpt_platform.staff_session import token_holder
 from helpt_screening.domain import ALLOWED, Action
 from helpt_screening.i18n import N_, languages, translations
 
@@ -113,15 +114,10 @@ def not_found(request: Request, lang: str | None = None) -> HTMLResponse:
 
 def verify(request: Request, token: str | None) -> SignedIn | None:
     """The screener a token names, if this service serves their municipality; else None."""
-    if not token:
-        return None
-    try:
-        who = request.app.state.token_verifier().verify(f"Bearer {token}")
-    except AuthError:
-        return None
-    if not (who.has(Scope.SCREENING_READ) and who.has(Scope.SCREENING_DECIDE)):
-        return None
-    if who.tenant not in request.app.state.settings.tenant_ids:
+    who = token_holder(request.app.state.token_verifier(), token, lambda who: (
+        who.has(Scope.SCREENING_READ) and who.has(Scope.SCREENING_DECIDE)
+        and who.tenant in request.app.state.settings.tenant_ids))
+    if who is None or token is None:
         return None
     return SignedIn(who, token)
 
