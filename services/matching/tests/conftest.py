@@ -76,10 +76,10 @@ def matching(infra, tmp_path) -> Iterator[Callable[..., Matching]]:
 
     def start(**overrides: Any) -> Matching:
         run = uuid.uuid4().hex[:8]
-        settings = MatchingSettings(kafka_bootstrap_servers=infra.bootstrap_servers, mongodb_url=infra.mongodb_url,
-                                    topic_prefix=f"m-{run}.", mongodb_database=f"helpt_matching_{run}",
-                                    jwt_secret_file=tmp_path / "jwt.secret", link_secret_file=tmp_path / "links.secret",
-                                    log_json=False, **{"expiry_interval_s": 0.5, **overrides})
+        settings = MatchingSettings(**{"kafka_bootstrap_servers": infra.bootstrap_servers, "mongodb_url": infra.mongodb_url,
+                                       "topic_prefix": f"m-{run}.", "mongodb_database": f"helpt_matching_{run}",
+                                       "jwt_secret_file": tmp_path / "jwt.secret", "link_secret_file": tmp_path / "links.secret",
+                                       "log_json": False, "expiry_interval_s": 0.5, "relay_interval_s": 0.5, **overrides})
         server = serve_in_thread(create_app(settings))
         url = server.__enter__()
         with_stack.append(server)

@@ -1,9 +1,11 @@
-"""Offers on real Kafka and FerretDB: who is offered, rotation after expiry, one winner, forged links, partner feeds."""
+"""Offers on real Kafka and FerretDB: who is offered, rotation after expiry, one winner, forged links, partner feeds,
+the outbox across a Kafka outage, matches ended by a cancelled request or a departed volunteer."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 import uuid
 
 import httpx
@@ -19,6 +21,7 @@ from helpt_contracts.events import (
     VolunteerRejected,
 )
 from helpt_contracts.examples import help_requested, volunteer_registered
+from helpt_localstack.stack import LocalStack
 from helpt_platform.testing import eventually
 
 pytestmark = pytest.mark.infra
@@ -159,3 +162,40 @@ def test_a_partners_request_is_matched_on_its_own_topic_without_personal_data(ma
     assert {type(e).__name__ for _, e in feed} == {"MatchProposed", "MatchAccepted"}
     assert all(e.request_id == request.request_id and e.organisation == "wzc-ter-linde" for _, e in feed)
     assert all(b"ciphertext" not in record.value and b"personal" not in record.value for record, _ in feed)
+
+
+@pytest.fixture
+def own_kafka(infra, tmp_path):
+    stack = LocalStack(tmp_path / "stack", kafka_port=0, kafka_controller_port=0, mongodb_port=0)
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def test_an_accept_while_kafka_is_stopped_answers_and_is_published_once_after_it_restarts(own_kafka, matching):
+    service = matching(kafka_bootstrap_servers=own_kafka.bootstrap_servers)
+    events, volunteer = approved_dog_walker()
+    service.publish(*events)
+    settle(service, 1)
+    request = dog_walk(organisation="wzc-ter-linde")
+    service.publish(request)
+    link = service.wait_offers(request.request_id, lambda o: len(o) == 1, "an offer")[0]["link"]
+    eventually(lambda: service.events_on(topics.MATCHES), lambda found: any(isinstance(e, MatchProposed) for _, e in found),
+               "the offer published")
+
+    own_kafka.stop()  # Kafka (and this stack's unused FerretDB) go down; the store stays up
+    answer = service.client.post(path(link), data={"action": "accept"})
+    assert answer.status_code == 200 and "yours" in answer.text
+    assert service.offers(request.request_id)["offers"][0]["status"] == "accepted"
+
+    own_kafka.start()  # same ports, same data directory
+    for topic in (topics.MATCHES, topics.partner_topic("wzc-ter-linde")):
+        found = eventually(lambda topic=topic: service.events_on(topic),
+                           lambda found: any(isinstance(e, MatchAccepted) for _, e in found),
+                           f"MatchAccepted on {topic} after Kafka restarted", seconds=180)
+        accepted = [(r, e) for r, e in found if isinstance(e, MatchAccepted)]
+        assert len(accepted) == 1 and accepted[0][1].volunteer_id == volunteer
+    time.sleep(3)  # a relay that marked nothing would have sent it again by now
+    assert sum(isinstance(e, MatchAccepted) for _, e in service.events_on(topics.MATCHES)) == 1

@@ -7,7 +7,6 @@ import functools
 
 from fastapi import FastAPI
 
-from helpt_contracts import topics
 from helpt_contracts.envelope import Envelope
 from helpt_contracts.events import Event
 from helpt_platform.auth import local_secret
@@ -19,35 +18,36 @@ from helpt_matching.areas import load_areas
 from helpt_matching.consumers import matching_router
 from helpt_matching.links import OfferLinks
 from helpt_matching.offers import Matcher
+from helpt_matching.outbox import Relay
 from helpt_matching.projections import Projections
 from helpt_matching.settings import MatchingSettings
 
 
 def create_app(settings: MatchingSettings | None = None) -> FastAPI:
-    """The matching service's HTTP app with its Kafka broker, store, subscribers and offer clock."""
+    """The matching service's HTTP app with its Kafka broker, store, subscribers, offer clock and outbox relay."""
     settings = settings or MatchingSettings()
     built: dict[str, object] = {}
     areas = functools.cache(load_areas)
 
-    def parts(runtime: Runtime) -> tuple[Projections, Matcher]:
+    def parts(runtime: Runtime) -> tuple[Projections, Matcher, Relay]:
         # The store and broker exist once the lifespan has started; built on first use.
         if not built:
-            async def announce(event: Event) -> None:
+            async def publish(event: Event, envelope: Envelope, topic: str) -> object:
                 # A partner's matches go to its own topic too, with the same envelope: the same event.
-                envelope = Envelope.for_event(event, source=settings.service.value)
-                await publish_event(runtime.broker, settings, event, envelope=envelope)
-                if getattr(event, "organisation", None):
-                    await publish_event(runtime.broker, settings, event, envelope=envelope,
-                                        topic=topics.partner_topic(event.organisation))
+                return await publish_event(runtime.broker, settings, event, envelope=envelope, topic=topic)
 
             projections = Projections(runtime.db)
-            built["parts"] = projections, Matcher(runtime.db, projections, areas, announce,
+            relay = Relay(projections.claims, publish)
+            built["parts"] = projections, Matcher(runtime.db, projections, areas, relay.wake,
                                                   per_round=settings.offers_per_round,
-                                                  offer_ttl=dt.timedelta(seconds=settings.offer_ttl_s))
+                                                  offer_ttl=dt.timedelta(seconds=settings.offer_ttl_s)), relay
         return built["parts"]  # type: ignore[return-value]
 
     async def clock(runtime: Runtime) -> None:
         await parts(runtime)[1].tick(settings.tenant_ids, dt.datetime.now(dt.UTC))
+
+    async def relay_job(runtime: Runtime) -> None:
+        await parts(runtime)[2].run(settings.relay_interval_s, runtime.kafka_started.wait)
 
     app = create_service_app(
         settings,
@@ -55,7 +55,7 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
         description="Matches help requests with approved volunteers by area, task, language and competence.",
         kafka_consumers=[gdpr_command_router, matching_router(parts)],
         http_routers=[router],
-        background=[every(settings.expiry_interval_s, clock)],
+        background=[every(settings.expiry_interval_s, clock), relay_job],
     )
     app.state.settings = settings
     app.state.matcher = lambda: parts(app.state.runtime)[1]

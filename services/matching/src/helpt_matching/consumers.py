@@ -9,35 +9,49 @@ from faststream.kafka import KafkaRouter
 
 from helpt_contracts import topics
 from helpt_contracts.envelope import Envelope
-from helpt_contracts.events import Event, HelpRequested
+from helpt_contracts.events import (
+    Event,
+    HelpRequestCancelled,
+    HelpRequested,
+    VolunteerDecisionReversed,
+    VolunteerRejected,
+    VolunteerSuspended,
+    VolunteerWithdrawn,
+)
 from helpt_platform.consumers import subscribe_events
 from helpt_platform.kafka import create_router
 from helpt_platform.logs import get_logger
 from helpt_platform.service import RouterFactory, Runtime
-from helpt_matching.offers import Matcher
+from helpt_matching.offers import Matcher, cancellation
 from helpt_matching.projections import Projections
 
 __all__ = ["keep", "matching_router"]
 
 log = get_logger(__name__)
+_DEPARTURES = (VolunteerSuspended, VolunteerWithdrawn, VolunteerDecisionReversed, VolunteerRejected)
 
 
 async def keep(projections: Projections, matcher: Matcher, envelope: Envelope, event: Event) -> None:
-    """Project one event, once; a new request is offered at once."""
+    """Project one event, once; a new request is offered at once; a cancelled request's or a departed volunteer's
+    match is called off and their open offers withdrawn (claims make each once, whatever is redelivered)."""
     state = await projections.apply(envelope.id, envelope.time, event)
     if state is None:
         return
     log.info("projection kept", event_type=envelope.type, aggregate_id=envelope.subject)
     if isinstance(event, HelpRequested):
         await matcher.offer_round(event.tenant, event.request_id, dt.datetime.now(dt.UTC))
+    elif isinstance(event, HelpRequestCancelled) and not state.get("open"):
+        await matcher.end_request(event.tenant, event.request_id)
+    elif isinstance(event, _DEPARTURES) and not state.get("eligible"):
+        await matcher.end_volunteer(event.tenant, event.volunteer_id, cancellation(state), dt.datetime.now(dt.UTC))
 
 
-def matching_router(parts: Callable[[Runtime], tuple[Projections, Matcher]]) -> RouterFactory:
+def matching_router(parts: Callable[[Runtime], tuple[Projections, Matcher, object]]) -> RouterFactory:
     """Subscribers to intake.help-requests.v1, intake.volunteers.v1 and screening.decisions.v1."""
 
     def build(runtime: Runtime) -> KafkaRouter:
         router = create_router(runtime.settings)
-        projections, matcher = parts(runtime)
+        projections, matcher, _relay = parts(runtime)
 
         async def help_request_event(envelope: Envelope, event: Event) -> None:
             """Keep the open help requests; offer each new one to the nearest eligible volunteers."""

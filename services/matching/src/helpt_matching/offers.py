@@ -2,16 +2,19 @@
 
 Who came first is decided by unique inserts in `claims` (docs/adr/0009), never by a guarded update:
 - `round:<request>:<n>` — one writer makes round n of offers (a redelivered request makes none);
-- `end:<match>` — one outcome ends an open offer (accepted, declined, expired, taken by another);
-- `winner:<request>` — the first accept gets the match;
-- `done:<match>` — the match is completed once.
-The `offers` document of a match is written only by the winner of its claim, so writes never race.
+- `end:<match>` — one outcome ends an open offer (accepted, declined, expired, taken by another,
+  withdrawn because the request was cancelled or the volunteer may no longer be offered tasks);
+- `winner:<request>` — the first accept gets the match; `taken:<match>` — an accept that lost it;
+- `done:<match>` — the match is completed once; `cancel:<match>` — an accepted match is called off once.
+Each of these claims carries the events it decides (`helpt_matching.outbox`): the relay publishes
+them, so deciding and publishing cannot come apart. The `offers` document of a match is written
+only by the winner of its claim, so writes never race.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -21,8 +24,9 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from helpt_contracts.events import (
-    Event,
     MatchAccepted,
+    MatchCancellationReason,
+    MatchCancelled,
     MatchCompleted,
     MatchDeclined,
     MatchDeclineReason,
@@ -32,12 +36,12 @@ from helpt_platform.claims import claim
 from helpt_platform.logs import get_logger
 from helpt_matching.areas import Areas
 from helpt_matching.domain import NEVER, Candidate, rank, reach
+from helpt_matching.outbox import outbox
 from helpt_matching.projections import Projections
 
-__all__ = ["MESSAGES", "Answer", "Matcher", "Outcome", "Status"]
+__all__ = ["MESSAGES", "Answer", "Matcher", "Outcome", "Status", "cancellation"]
 
 log = get_logger(__name__)
-Publish = Callable[[Event], Awaitable[object]]
 WEEK = dt.timedelta(days=7)
 
 
@@ -48,6 +52,8 @@ class Status(StrEnum):
     EXPIRED = "expired"
     TAKEN = "taken"
     COMPLETED = "completed"
+    WITHDRAWN = "withdrawn"
+    CANCELLED = "cancelled"
 
 
 class Answer(StrEnum):
@@ -66,13 +72,13 @@ class Outcome:
 
 
 class Matcher:
-    def __init__(self, db: AsyncDatabase, projections: Projections, areas: Callable[[str], Areas], publish: Publish, *,
+    def __init__(self, db: AsyncDatabase, projections: Projections, areas: Callable[[str], Areas], wake: Callable[[], None], *,
                  per_round: int, offer_ttl: dt.timedelta) -> None:
         self.offers = db["offers"]
         self.claims = projections.claims
         self._projections = projections
         self._areas = areas
-        self._publish = publish
+        self._wake = wake
         self._per_round = per_round
         self._ttl = offer_ttl
         self._indexed = False
@@ -82,6 +88,7 @@ class Matcher:
             await self.offers.create_index([("request_id", ASCENDING)], name="by_request")
             await self.offers.create_index([("volunteer_id", ASCENDING)], name="by_volunteer")
             await self.offers.create_index([("status", ASCENDING), ("expires_at", ASCENDING)], name="by_expiry")
+            await self.claims.create_index([("unsent", ASCENDING), ("claimed_at", ASCENDING)], name="by_unsent")
             self._indexed = True
 
     # -- offering -----------------------------------------------------------------------------
@@ -99,22 +106,19 @@ class Matcher:
         if not chosen:
             return []
         round_no = max((o["round"] for o in earlier), default=0) + 1
+        made = [{"_id": uuid4(), "tenant": tenant, "request_id": request_id, "volunteer_id": candidate.volunteer_id,
+                 "subject_ids": [*request["subject_ids"], candidate.subject_id], "task": request["task"],
+                 "organisation": request.get("organisation"), "round": round_no,
+                 "distance_km": round(candidate.distance_km, 2), "created_at": now, "expires_at": now + self._ttl,
+                 "status": Status.OPEN.value} for candidate in chosen]
+        proposed = [MatchProposed(**_ids(offer), task=offer["task"], distance_km=offer["distance_km"], offer_round=round_no,
+                                  expires_at=offer["expires_at"]) for offer in made]
         if not await claim(self.claims, f"round:{request_id}:{round_no}", tenant=tenant,
-                           subject_ids=list(request["subject_ids"])):
+                           subject_ids=sorted({s for o in made for s in o["subject_ids"] if s is not None}, key=str),
+                           **outbox(*proposed)):
             return []  # someone else makes this round
-        made = []
-        for candidate in chosen:
-            offer = {"_id": uuid4(), "tenant": tenant, "request_id": request_id, "volunteer_id": candidate.volunteer_id,
-                     "subject_ids": [*request["subject_ids"], candidate.subject_id], "task": request["task"],
-                     "organisation": request.get("organisation"), "round": round_no,
-                     "distance_km": round(candidate.distance_km, 2), "created_at": now, "expires_at": now + self._ttl,
-                     "status": Status.OPEN.value}
-            await self.offers.insert_one(offer)
-            await self._publish(MatchProposed(tenant=tenant, match_id=offer["_id"], request_id=request_id,
-                                              volunteer_id=candidate.volunteer_id, organisation=offer["organisation"],
-                                              task=offer["task"], distance_km=offer["distance_km"], offer_round=round_no,
-                                              expires_at=offer["expires_at"]))
-            made.append(offer)
+        await self.offers.insert_many(made)
+        self._wake()
         log.info("offers made", request_id=str(request_id), offer_round=round_no, offers=len(made))
         return made
 
@@ -166,25 +170,40 @@ class Matcher:
             volunteer = await self._projections.volunteer(tenant, offer["volunteer_id"])
             if not (request and request.get("open")) or not (volunteer and volunteer.get("eligible")):
                 return Outcome(False, status, "This request no longer needs you. Thank you all the same.")
-        if not await claim(self.claims, f"end:{match_id}", tenant=tenant, subject_ids=offer["subject_ids"]):
-            fresh = await self.offer(tenant, match_id) or offer
-            return Outcome(False, Status(fresh["status"]), MESSAGES[Status(fresh["status"])])
         if answer is Answer.DECLINE:
-            await self._end(offer, Status.DECLINED, MatchDeclineReason.DECLINED)
+            if not await self._end(offer, Status.DECLINED, MatchDeclineReason.DECLINED):
+                return await self._unchanged(tenant, offer)
             await self.offer_round(tenant, offer["request_id"], now)
             return Outcome(True, Status.DECLINED, MESSAGES[Status.DECLINED])
+        # An accept ends the offer first (no event yet: whether it wins the match is decided next).
+        if not await claim(self.claims, f"end:{match_id}", tenant=tenant, subject_ids=offer["subject_ids"], ending="accept"):
+            return await self._unchanged(tenant, offer)
         if not await claim(self.claims, f"winner:{offer['request_id']}", tenant=tenant, subject_ids=offer["subject_ids"],
-                           match_id=match_id):
-            await self._end(offer, Status.TAKEN, MatchDeclineReason.TAKEN_BY_ANOTHER)
+                           match_id=match_id, **outbox(MatchAccepted(**_ids(offer)))):
+            if await claim(self.claims, f"taken:{match_id}", tenant=tenant, subject_ids=offer["subject_ids"],
+                           **outbox(MatchDeclined(**_ids(offer), reason=MatchDeclineReason.TAKEN_BY_ANOTHER))):
+                await self.offers.update_one({"_id": match_id}, {"$set": {"status": Status.TAKEN.value}})
+                self._wake()
             return Outcome(False, Status.TAKEN, MESSAGES[Status.TAKEN])
         await self.offers.update_one({"_id": match_id}, {"$set": {"status": Status.ACCEPTED.value, "accepted_at": now}})
-        await self._publish(MatchAccepted(**_ids(offer)))
+        self._wake()
         log.info("match accepted", match_id=str(match_id), request_id=str(offer["request_id"]))
         async for other in self.offers.find({"request_id": offer["request_id"], "status": Status.OPEN.value}):
-            if other["_id"] != match_id and await claim(self.claims, f"end:{other['_id']}", tenant=tenant,
-                                                        subject_ids=other["subject_ids"]):
+            if other["_id"] != match_id:
                 await self._end(other, Status.TAKEN, MatchDeclineReason.TAKEN_BY_ANOTHER)
+        # The request may have been cancelled, or the volunteer suspended, while this accept was deciding: the
+        # consumer that kept that checks the winner after its write, this accept checks the projections after its own.
+        request = await self._projections.request(tenant, offer["request_id"])
+        volunteer = await self._projections.volunteer(tenant, offer["volunteer_id"])
+        if not (request and request.get("open")):
+            await self.call_off({**offer, "status": Status.ACCEPTED.value}, MatchCancellationReason.REQUEST_CANCELLED)
+        elif not (volunteer and volunteer.get("eligible")):
+            await self.call_off({**offer, "status": Status.ACCEPTED.value}, cancellation(volunteer))
         return Outcome(True, Status.ACCEPTED, MESSAGES[Status.ACCEPTED])
+
+    async def _unchanged(self, tenant: str, offer: dict[str, Any]) -> Outcome:
+        fresh = await self.offer(tenant, offer["_id"]) or offer
+        return Outcome(False, Status(fresh["status"]), MESSAGES[Status(fresh["status"])])
 
     async def _complete(self, offer: dict[str, Any]) -> Outcome:
         status = Status(offer["status"])
@@ -192,15 +211,65 @@ class Matcher:
             return Outcome(True, status, MESSAGES[status])
         if status is not Status.ACCEPTED:
             return Outcome(False, status, "Only an accepted match can be marked done.")
-        if await claim(self.claims, f"done:{offer['_id']}", tenant=offer["tenant"], subject_ids=offer["subject_ids"]):
+        if await self.claims.find_one({"_id": f"cancel:{offer['_id']}"}, {"_id": 1}):
+            return Outcome(False, Status.CANCELLED, MESSAGES[Status.CANCELLED])
+        if await claim(self.claims, f"done:{offer['_id']}", tenant=offer["tenant"], subject_ids=offer["subject_ids"],
+                       **outbox(MatchCompleted(**_ids(offer)))):
             await self.offers.update_one({"_id": offer["_id"]}, {"$set": {"status": Status.COMPLETED.value}})
-            await self._publish(MatchCompleted(**_ids(offer)))
+            self._wake()
         return Outcome(True, Status.COMPLETED, MESSAGES[Status.COMPLETED])
 
-    async def _end(self, offer: dict[str, Any], status: Status, reason: MatchDeclineReason) -> None:
-        """End an offer whose `end:` claim the caller won."""
+    async def _end(self, offer: dict[str, Any], status: Status, reason: MatchDeclineReason) -> bool:
+        """End an open offer with `MatchDeclined`, if nothing else ended it first; whether this call did."""
+        if not await claim(self.claims, f"end:{offer['_id']}", tenant=offer["tenant"], subject_ids=offer["subject_ids"],
+                           ending=status.value, **outbox(MatchDeclined(**_ids(offer), reason=reason))):
+            return False
         await self.offers.update_one({"_id": offer["_id"]}, {"$set": {"status": status.value}})
-        await self._publish(MatchDeclined(**_ids(offer), reason=reason))
+        self._wake()
+        return True
+
+    # -- ending matches -----------------------------------------------------------------------
+
+    async def call_off(self, offer: dict[str, Any], reason: MatchCancellationReason) -> bool:
+        """End an offer for good: an accepted match with `MatchCancelled`, an open offer with `MatchDeclined`.
+
+        The contracts have no decline reason for "withdrawn" (adding one would break v1's consumers), so an
+        open offer withdrawn because its request was cancelled or its volunteer left ends as `expired`: it
+        lapsed early, and the offer page says why. Once each, however often it is called (claims).
+        """
+        winner = await self.claims.find_one({"_id": f"winner:{offer['request_id']}"}, {"match_id": 1})
+        if winner is not None and winner.get("match_id") == offer["_id"]:
+            if await self.claims.find_one({"_id": f"done:{offer['_id']}"}, {"_id": 1}):
+                return False  # done is done
+            if not await claim(self.claims, f"cancel:{offer['_id']}", tenant=offer["tenant"], subject_ids=offer["subject_ids"],
+                               reason=reason.value, **outbox(MatchCancelled(**_ids(offer), reason=reason))):
+                return False
+            await self.offers.update_one({"_id": offer["_id"]}, {"$set": {"status": Status.CANCELLED.value}})
+            self._wake()
+            log.info("match cancelled", match_id=str(offer["_id"]), reason=reason.value)
+            return True
+        if offer["status"] != Status.OPEN.value:
+            return False
+        return await self._end(offer, Status.WITHDRAWN, MatchDeclineReason.EXPIRED)
+
+    async def end_request(self, tenant: str, request_id: UUID) -> int:
+        """A cancelled request: its accepted match is cancelled, its open offers withdrawn; how many ended."""
+        await self.ready()
+        ended = 0
+        async for offer in self.offers.find({"tenant": tenant, "request_id": request_id}):
+            ended += await self.call_off(offer, MatchCancellationReason.REQUEST_CANCELLED)
+        return ended
+
+    async def end_volunteer(self, tenant: str, volunteer_id: UUID, reason: MatchCancellationReason, now: dt.datetime) -> int:
+        """A volunteer who may no longer be offered tasks: their accepted matches cancelled, open offers withdrawn,
+        and each request they held offered to the next volunteers (when it still can be)."""
+        await self.ready()
+        ended = 0
+        async for offer in self.offers.find({"tenant": tenant, "volunteer_id": volunteer_id}):
+            if await self.call_off(offer, reason):
+                ended += 1
+                await self.offer_round(tenant, offer["request_id"], now)
+        return ended
 
     # -- the clock ----------------------------------------------------------------------------
 
@@ -209,13 +278,18 @@ class Matcher:
         await self.ready()
         expired = 0
         async for offer in self.offers.find({"status": Status.OPEN.value, "expires_at": {"$lte": now}}).limit(500):
-            if await claim(self.claims, f"end:{offer['_id']}", tenant=offer["tenant"], subject_ids=offer["subject_ids"]):
-                await self._end(offer, Status.EXPIRED, MatchDeclineReason.EXPIRED)
-                expired += 1
+            expired += await self._end(offer, Status.EXPIRED, MatchDeclineReason.EXPIRED)
         for tenant in tenants:
             for request in await self._projections.open_requests(tenant):
                 await self.offer_round(tenant, request["_id"], now)
         return expired
+
+
+def cancellation(volunteer: dict[str, Any] | None) -> MatchCancellationReason:
+    """Why a volunteer's match is called off, from their projection."""
+    if volunteer is not None and volunteer.get("withdrawn"):
+        return MatchCancellationReason.VOLUNTEER_WITHDRAWN
+    return MatchCancellationReason.VOLUNTEER_SUSPENDED  # suspended, approval reversed, rejected
 
 
 def _ids(offer: dict[str, Any]) -> dict[str, Any]:
@@ -230,4 +304,6 @@ MESSAGES = {
     Status.EXPIRED: "This offer has expired; it went to other volunteers.",
     Status.TAKEN: "Another volunteer accepted this request first. Thank you all the same.",
     Status.COMPLETED: "This task is marked done. Thank you!",
+    Status.WITHDRAWN: "This offer was withdrawn: the request no longer needs you. Thank you all the same.",
+    Status.CANCELLED: "This match was called off. Thank you for being ready to help.",
 }

@@ -25,6 +25,7 @@ class MatchingSettings(ServiceSettings):
     offer_ttl_s: float = Field(default=7200, gt=0, le=7 * 86400, description="How long an offer stays open before it rotates.")
     expiry_interval_s: float = Field(default=30, gt=0, le=3600,
                                      description="How often lapsed offers are expired and waiting requests offered again.")
+    relay_interval_s: float = Field(default=1.0, gt=0, le=60, description="How often pending match events are (re)published.")
     link_secret_file: Path = Field(default=Path(".state/local/matching-links.secret"),
                                    description="Secret that signs offer links (created on first use).")
     link_ttl_hours: float = Field(default=168, gt=0, le=2160,
