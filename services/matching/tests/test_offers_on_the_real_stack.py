@@ -13,12 +13,19 @@ import pytest
 
 from helpt_contracts import topics
 from helpt_contracts.events import (
+    HelpRequestCancelled,
     MatchAccepted,
+    MatchCancelled,
     MatchDeclined,
     MatchProposed,
+    RequestCancellationReason,
     VolunteerApproved,
+    VolunteerDecisionReversed,
     VolunteerGuidelinesConfirmed,
     VolunteerRejected,
+    VolunteerSuspended,
+    VolunteerWithdrawn,
+    WithdrawalReason,
 )
 from helpt_contracts.examples import help_requested, volunteer_registered
 from helpt_localstack.stack import LocalStack
@@ -199,3 +206,66 @@ def test_an_accept_while_kafka_is_stopped_answers_and_is_published_once_after_it
         assert len(accepted) == 1 and accepted[0][1].volunteer_id == volunteer
     time.sleep(3)  # a relay that marked nothing would have sent it again by now
     assert sum(isinstance(e, MatchAccepted) for _, e in service.events_on(topics.MATCHES)) == 1
+
+
+def accepted_and_open(service, volunteer):
+    """The volunteer accepts one request and holds an open offer of another: (accepted request, open request)."""
+    first, second = dog_walk(), dog_walk()
+    service.publish(first)
+    link = service.wait_offers(first.request_id, lambda o: len(o) == 1, "the first offer")[0]["link"]
+    assert service.client.post(path(link), data={"action": "accept"}).status_code == 200
+    service.publish(second)
+    offers = service.wait_offers(second.request_id, lambda o: len(o) == 1, "the second offer")
+    assert offers[0]["volunteer_id"] == str(volunteer) and offers[0]["status"] == "open"
+    return first, second
+
+
+def endings(service, volunteer) -> list[tuple[str, str, str]]:
+    """(event, request, reason) of the MatchCancelled and MatchDeclined published for the volunteer."""
+    return sorted((type(e).__name__, str(e.request_id), e.reason.value) for _, e in service.events_on(topics.MATCHES)
+                  if isinstance(e, (MatchCancelled, MatchDeclined)) and e.volunteer_id == volunteer)
+
+
+def test_a_cancelled_request_calls_off_its_match_and_withdraws_its_offers_once_each(matching):
+    service = matching()
+    events, volunteer = approved_dog_walker()
+    service.publish(*events)
+    settle(service, 1)
+    first, second = accepted_and_open(service, volunteer)
+    cancels = [HelpRequestCancelled(tenant="leuven", request_id=r.request_id, reason=RequestCancellationReason.NO_LONGER_NEEDED)
+               for r in (first, second)]
+    service.publish(*cancels, *cancels)  # told twice: ends each once
+    expected = sorted([("MatchCancelled", str(first.request_id), "request-cancelled"),
+                       ("MatchDeclined", str(second.request_id), "expired")])
+    eventually(lambda: endings(service, volunteer), lambda found: len(found) >= 2, "the match and the offer ended")
+    time.sleep(2)  # room for a (wrong) second ending
+    assert endings(service, volunteer) == expected
+    assert service.offers(first.request_id)["offers"][0]["status"] == "cancelled"
+    assert service.offers(second.request_id)["offers"][0]["status"] == "withdrawn"
+
+
+@pytest.mark.parametrize(("departure", "reason"), [
+    (lambda v: VolunteerSuspended(tenant="leuven", volunteer_id=v, case_id=uuid.uuid4(), reason="complaint-received"),
+     "volunteer-suspended"),
+    (lambda v: VolunteerDecisionReversed(tenant="leuven", volunteer_id=v, case_id=uuid.uuid4(), reason="decision-reversed",
+                                         reversed_decision="approved"), "volunteer-suspended"),
+    (lambda v: VolunteerWithdrawn(tenant="leuven", volunteer_id=v, reason=WithdrawalReason.VOLUNTEER_WITHDREW),
+     "volunteer-withdrawn"),
+], ids=["suspended", "reversed", "withdrawn"])
+def test_a_departed_volunteers_match_is_called_off_and_their_offers_withdrawn_once_each(matching, departure, reason):
+    service = matching()
+    events, volunteer = approved_dog_walker()
+    service.publish(*events)
+    settle(service, 1)
+    first, second = accepted_and_open(service, volunteer)
+    gone = departure(volunteer)
+    service.publish(gone, gone)  # told twice: ends each once
+    expected = sorted([("MatchCancelled", str(first.request_id), reason), ("MatchDeclined", str(second.request_id), "expired")])
+    eventually(lambda: endings(service, volunteer), lambda found: len(found) >= 2, "the match and the offer ended")
+    time.sleep(2)
+    assert endings(service, volunteer) == expected
+    assert service.offers(first.request_id)["offers"][0]["status"] == "cancelled"
+    assert service.offers(second.request_id)["offers"][0]["status"] == "withdrawn"
+    link = service.offers(first.request_id)["offers"][0]["link"]
+    assert "called off" in service.client.get(path(link)).text
+    assert service.client.post(path(link), data={"action": "done"}).status_code == 409
