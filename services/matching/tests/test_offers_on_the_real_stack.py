@@ -269,3 +269,11 @@ def test_a_departed_volunteers_match_is_called_off_and_their_offers_withdrawn_on
     link = service.offers(first.request_id)["offers"][0]["link"]
     assert "called off" in service.client.get(path(link)).text
     assert service.client.post(path(link), data={"action": "done"}).status_code == 409
+
+    # The request still needs a dog walker: the next approved one is offered it, and can take it.
+    events, replacement = approved_dog_walker()
+    service.publish(*events)
+    offers = service.wait_offers(first.request_id, lambda o: any(x["volunteer_id"] == str(replacement) for x in o),
+                                 "the request offered again after its volunteer left")
+    again = next(o for o in offers if o["volunteer_id"] == str(replacement))
+    assert service.client.post(path(again["link"]), data={"action": "accept"}).status_code == 200

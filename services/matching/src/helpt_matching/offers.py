@@ -4,7 +4,8 @@ Who came first is decided by unique inserts in `claims` (docs/adr/0009), never b
 - `round:<request>:<n>` — one writer makes round n of offers (a redelivered request makes none);
 - `end:<match>` — one outcome ends an open offer (accepted, declined, expired, taken by another,
   withdrawn because the request was cancelled or the volunteer may no longer be offered tasks);
-- `winner:<request>` — the first accept gets the match; `taken:<match>` — an accept that lost it;
+- `winner:<request>` — the first accept gets the match (moved aside when its volunteer leaves, so the
+  request can be matched again); `taken:<match>` — an accept that lost it;
 - `done:<match>` — the match is completed once; `cancel:<match>` — an accepted match is called off once.
 Each of these claims carries the events it decides (`helpt_matching.outbox`): the relay publishes
 them, so deciding and publishing cannot come apart. The `offers` document of a match is written
@@ -13,6 +14,7 @@ only by the winner of its claim, so writes never race.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
 from pymongo.asynchronous.database import AsyncDatabase
 
 from helpt_contracts.events import (
@@ -245,12 +248,29 @@ class Matcher:
                                reason=reason.value, **outbox(MatchCancelled(**_ids(offer), reason=reason))):
                 return False
             await self.offers.update_one({"_id": offer["_id"]}, {"$set": {"status": Status.CANCELLED.value}})
+            if reason is not MatchCancellationReason.REQUEST_CANCELLED:
+                await self._reopen(offer)
             self._wake()
             log.info("match cancelled", match_id=str(offer["_id"]), reason=reason.value)
             return True
         if offer["status"] != Status.OPEN.value:
             return False
         return await self._end(offer, Status.WITHDRAWN, MatchDeclineReason.EXPIRED)
+
+    async def _reopen(self, offer: dict[str, Any]) -> None:
+        """The volunteer left, the request still needs help: the next accept may win it.
+
+        The winner claim moves aside (kept, with its outbox entry, under "...:called-off:<match>";
+        a copy the relay may publish from again carries the same event id, which consumers drop), so
+        `winner:<request>` can be claimed anew.
+        """
+        key = f"winner:{offer['request_id']}"
+        won = await self.claims.find_one({"_id": key})
+        if won is None or won.get("match_id") != offer["_id"]:
+            return
+        with contextlib.suppress(DuplicateKeyError):
+            await self.claims.insert_one({**won, "_id": f"{key}:called-off:{offer['_id']}"})
+        await self.claims.delete_one({"_id": key, "match_id": offer["_id"]})
 
     async def end_request(self, tenant: str, request_id: UUID) -> int:
         """A cancelled request: its accepted match is cancelled, its open offers withdrawn; how many ended."""
