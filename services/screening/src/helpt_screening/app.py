@@ -38,8 +38,8 @@ def create_app(settings: ScreeningSettings | None = None) -> FastAPI:
         if not built:
             store = CaseStore(runtime.db, default_requirements())
 
-            async def publish(event: Event, envelope: Envelope) -> object:
-                return await publish_event(runtime.broker, settings, event, envelope=envelope)
+            async def publish(event: Event, envelope: Envelope, topic: str) -> object:
+                return await publish_event(runtime.broker, settings, event, envelope=envelope, topic=topic)
 
             relay = Relay(store, publish)
             secret = local_secret(settings.jwt_secret_file)

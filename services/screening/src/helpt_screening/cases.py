@@ -30,9 +30,9 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from helpt_contracts.envelope import Envelope
 from helpt_contracts.events import Event, VolunteerRegistered, VolunteerUpdated, VolunteerWithdrawn
 from helpt_contracts.roles import ServiceName
+from helpt_platform.outbox import outbox_entry
 from helpt_screening.domain import OPEN, Requirement, State, pre_checks
 
 __all__ = ["APPLIED_KEPT", "Applied", "CaseStore", "Conflict", "sealed_lengths"]
@@ -199,6 +199,4 @@ class CaseStore:
 
 def outgoing(event: Event, at: dt.datetime) -> dict[str, Any]:
     """An event as the outbox keeps it: type, body and its envelope (so a republish keeps its `ce_id`)."""
-    envelope = Envelope.for_event(event, source=ServiceName.SCREENING.value, time=at)
-    return {"id": str(envelope.id), "type": envelope.type, "body": event.model_dump_json(),
-            "envelope": envelope.model_dump(mode="json")}
+    return outbox_entry(event, source=ServiceName.SCREENING.value, time=at)
