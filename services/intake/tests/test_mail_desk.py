@@ -13,13 +13,11 @@ from email.message import EmailMessage
 import httpx
 import pytest
 from bson.raw_bson import RawBSONDocument
-from fastapi.testclient import TestClient
 from pymongo import MongoClient
 
 from helpt_contracts.events import HelpRequested, MailOutcome, MailReceived, MailTriaged
 from helpt_contracts.roles import Role
 from helpt_contracts.types import Channel
-from helpt_intake.app import create_app
 from helpt_intake.settings import IntakeSettings
 from helpt_intake.triage import COLLECTION
 from helpt_platform.auth import issue_token
@@ -62,10 +60,6 @@ def send(port: int, raw: bytes, to: str = HELP, sender: str = "someone@example.o
 def mail_id_of(reply: str) -> uuid.UUID:
     return uuid.UUID(reply.split("Received as ")[1].split(";")[0])
 
-
-
-def wait_ready(client: TestClient) -> None:
-    eventually(lambda: client.get("/readyz").status_code, lambda s: s == 200, "intake ready", seconds=30)
 
 
 class Records(logging.Handler):
@@ -245,14 +239,13 @@ def test_bad_input_to_a_confirmation_is_a_4xx_and_leaves_the_mail_open(desk):
     assert str(mail_id) in str(desk.client.get("/api/v1/mail", headers=desk.auth()).json())
 
 
-def test_when_gdpr_is_down_mail_is_deferred_with_451_and_nothing_is_kept(infra, tmp_path):
+def test_when_gdpr_is_down_mail_is_deferred_with_451_and_nothing_is_kept(infra, tmp_path, ready_client):
     run = uuid.uuid4().hex[:8]
     settings = IntakeSettings(kafka_bootstrap_servers=infra.bootstrap_servers, mongodb_url=infra.mongodb_url,
                               topic_prefix=f"md-{run}.", mongodb_database=f"helpt_intake_{run}",
                               gdpr_url="http://127.0.0.1:1", jwt_secret_file=tmp_path / "jwt.secret",
                               log_json=False, smtp_port=free_port())
-    with TestClient(create_app(settings)) as client:
-        wait_ready(client)
+    with ready_client(settings):
         code, reply = send(settings.smtp_port, mail_of(canary()))
     assert code == 451, reply
     assert "Canary" not in reply

@@ -10,15 +10,15 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
-from helpt_contracts.envelope import Envelope, decode_event, encode_event
+from helpt_contracts.envelope import Envelope, encode_event
 from helpt_contracts.events import Event
 from helpt_contracts.roles import Role
 from helpt_matching.app import create_app
 from helpt_matching.settings import MatchingSettings
 from helpt_platform.auth import issue_token, local_secret
-from helpt_platform.testing import eventually, serve_in_thread
+from helpt_platform.testing import eventually, serve_in_thread, topic_records
 
 
 @dataclass
@@ -45,17 +45,7 @@ class Matching:
         asyncio.run(run())
 
     def events_on(self, topic: str) -> list[tuple[Any, Event]]:
-        async def read() -> list[tuple[Any, Event]]:
-            consumer = AIOKafkaConsumer(self.settings.topic(topic), bootstrap_servers=self.settings.kafka_bootstrap_servers,
-                                        auto_offset_reset="earliest", enable_auto_commit=False)
-            await consumer.start()
-            try:
-                batches = await consumer.getmany(timeout_ms=3000)
-                return [(r, decode_event(r.headers, r.value)[1]) for records in batches.values() for r in records]
-            finally:
-                await consumer.stop()
-
-        return asyncio.run(read())
+        return topic_records(self.settings, topic)  # type: ignore[return-value]
 
     def coordinator(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {issue_token(self.secret, sub='coord-1', role=Role.COORDINATOR, tenant='leuven')}"}

@@ -11,9 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from helpt_contracts.envelope import decode_event
 from helpt_contracts.events import Event
 from helpt_contracts.roles import Role
 from helpt_gdpr.app import create_app as create_gdpr
@@ -23,7 +21,7 @@ from helpt_intake.settings import IntakeSettings
 from helpt_platform.auth import issue_token, local_secret
 from helpt_platform.kafka import create_broker, publish_event
 from helpt_platform.settings import ServiceSettings
-from helpt_platform.testing import eventually, serve_in_thread
+from helpt_platform.testing import eventually, republish, serve_in_thread, topic_records
 from helpt_screening.app import create_app
 from helpt_screening.settings import ScreeningSettings
 
@@ -63,17 +61,7 @@ def ready(base_url: str) -> None:
 
 def events_on(settings: ServiceSettings, topic: str) -> list[tuple[Any, Event]]:
     """Every event on `topic` as (raw record, event)."""
-    async def read():
-        consumer = AIOKafkaConsumer(settings.topic(topic), bootstrap_servers=settings.kafka_bootstrap_servers,
-                                    auto_offset_reset="earliest", enable_auto_commit=False)
-        await consumer.start()
-        try:
-            batches = await consumer.getmany(timeout_ms=3000)
-            return [(r, decode_event(r.headers, r.value)[1]) for records in batches.values() for r in records]
-        finally:
-            await consumer.stop()
-
-    return asyncio.run(read())
+    return topic_records(settings, topic)  # type: ignore[return-value]
 
 
 def publish(settings: ServiceSettings, *events: Event) -> None:
@@ -89,17 +77,7 @@ def publish(settings: ServiceSettings, *events: Event) -> None:
     asyncio.run(run())
 
 
-def republish(settings: ServiceSettings, record: Any) -> None:
-    """Send a consumed record again, byte for byte: a redelivery."""
-    async def run():
-        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
-        await producer.start()
-        try:
-            await producer.send_and_wait(record.topic, record.value, key=record.key, headers=list(record.headers))
-        finally:
-            await producer.stop()
 
-    asyncio.run(run())
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -14,8 +14,8 @@ from helpt_platform.settings import ServiceSettings
 
 T = TypeVar("T")
 
-__all__ = ["CHROMIUM_ARGS", "axe_violations", "check_service_skeleton", "chromium", "chromium_path", "eventually", "free_port", "serve_in_thread",
-           "topic_events"]
+__all__ = ["CHROMIUM_ARGS", "axe_violations", "check_service_skeleton", "chromium", "chromium_path", "eventually", "free_port", "republish",
+           "serve_in_thread", "topic_events", "topic_records"]
 
 
 def check_service_skeleton(
@@ -129,8 +129,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def topic_events(settings: ServiceSettings, topic: str, *, wait_ms: int = 3000) -> list[tuple[bytes, object]]:
-    """Every record now on a contracts topic (the settings' prefix applied): (raw value, decoded event).
+def topic_records(settings: ServiceSettings, topic: str, *, wait_ms: int = 3000) -> list[tuple[Any, object]]:
+    """Every record now on a contracts topic (the settings' prefix applied): (Kafka record, decoded event).
 
     Reads in a thread of its own, so it works beside Playwright's sync API and inside event loops.
     """
@@ -141,15 +141,39 @@ def topic_events(settings: ServiceSettings, topic: str, *, wait_ms: int = 3000) 
 
     from helpt_contracts.envelope import decode_event
 
-    async def read() -> list[tuple[bytes, object]]:
+    async def read() -> list[tuple[Any, object]]:
         consumer = AIOKafkaConsumer(settings.topic(topic), bootstrap_servers=settings.kafka_bootstrap_servers,
                                     auto_offset_reset="earliest", enable_auto_commit=False)
         await consumer.start()
         try:
             batches = await consumer.getmany(timeout_ms=wait_ms)
-            return [(r.value, decode_event(r.headers, r.value)[1]) for records in batches.values() for r in records]
+            return [(r, decode_event(r.headers, r.value)[1]) for records in batches.values() for r in records]
         finally:
             await consumer.stop()
 
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, read()).result()
+
+
+def topic_events(settings: ServiceSettings, topic: str, *, wait_ms: int = 3000) -> list[tuple[bytes, object]]:
+    """Every record now on a contracts topic as (raw value, decoded event): for checks on the bytes sent."""
+    return [(record.value, event) for record, event in topic_records(settings, topic, wait_ms=wait_ms)]
+
+
+def republish(settings: ServiceSettings, record: Any) -> None:
+    """Send a consumed record again, byte for byte: a redelivery."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aiokafka import AIOKafkaProducer
+
+    async def send() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+        await producer.start()
+        try:
+            await producer.send_and_wait(record.topic, record.value, key=record.key, headers=list(record.headers))
+        finally:
+            await producer.stop()
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, send()).result()
