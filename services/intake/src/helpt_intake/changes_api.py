@@ -9,13 +9,17 @@ with changed personal fields sealed by gdpr for the same person. A closed case d
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
 from helpt_contracts.events import (
+    Event,
     HelpRequestCancelled,
     HelpRequestUpdated,
     RequestCancellationReason,
@@ -25,10 +29,11 @@ from helpt_contracts.events import (
     WithdrawalReason,
 )
 from helpt_contracts.roles import Role, Scope
-from helpt_contracts.sealed import PersonalField, SealedField
+from helpt_contracts.sealed import PersonalField
 from helpt_contracts.types import CompetenceCode, LanguageCode, OrganisationId, Postcode, TaskCode, TimeWindow, WeeklySlot
 from helpt_intake.api import Intaking, Strict, Text, known_tasks
 from helpt_intake.staff import Caller, require
+from helpt_intake.submissions import Intake
 from helpt_platform.auth import AuthError, Principal
 
 __all__ = ["changes_router"]
@@ -96,26 +101,18 @@ class VolunteerChange(_Change):
     networks: list[OrganisationId] | None = Field(default=None, max_length=20)
 
 
-class Cancellation(Strict):
-    reason: RequestCancellationReason
+def _not_erasure(reason: Any) -> Any:
+    if reason.value == "erased":
+        raise ValueError("erasure is the data protection officer's, through gdpr")
+    return reason
 
-    @field_validator("reason")
-    @classmethod
-    def _not_erasure(cls, reason: RequestCancellationReason) -> RequestCancellationReason:
-        if reason is RequestCancellationReason.ERASED:
-            raise ValueError("erasure is the data protection officer's, through gdpr")
-        return reason
+
+class Cancellation(Strict):
+    reason: Annotated[RequestCancellationReason, AfterValidator(_not_erasure)]
 
 
 class Withdrawal(Strict):
-    reason: WithdrawalReason
-
-    @field_validator("reason")
-    @classmethod
-    def _not_erasure(cls, reason: WithdrawalReason) -> WithdrawalReason:
-        if reason is WithdrawalReason.ERASED:
-            raise ValueError("erasure is the data protection officer's, through gdpr")
-        return reason
+    reason: Annotated[WithdrawalReason, AfterValidator(_not_erasure)]
 
 
 def may_change(who: Principal | None, case: dict[str, Any]) -> Principal:
@@ -128,16 +125,19 @@ def may_change(who: Principal | None, case: dict[str, Any]) -> Principal:
     raise AuthError(403, "only the help desk, or the partner who asked, may change this")
 
 
-def _tenant(who: Principal | None) -> str:
-    return require(who, Scope.INTAKE_SUBMIT).tenant
+async def _changeable(who: Principal | None, desk: Intake, case_id: UUID, kind: str) -> tuple[str, dict[str, Any]]:
+    """The caller's tenant and the case, once the caller may change it (401/403/404)."""
+    tenant = require(who, Scope.INTAKE_SUBMIT).tenant
+    case = await desk.case_doc(tenant, case_id, kind)
+    may_change(who, case)
+    return tenant, case
 
 
 @changes_router.post("/help-requests/{request_id}/cancel", response_model=Closed, responses=_REFUSALS,
                      summary="Cancel a help request (operator, or the partner who asked)")
 async def cancel_request(request_id: UUID, body: Cancellation, who: Caller, desk: Intaking) -> Closed:
-    tenant = _tenant(who)
-    may_change(who, await desk.case_doc(tenant, request_id, "request"))
-    await desk.close(tenant=tenant, case_id=request_id, kind="request",
+    tenant, case = await _changeable(who, desk, request_id, "request")
+    await desk.close(tenant=tenant, case_id=request_id, kind="request", doc=case,
                      event=HelpRequestCancelled(tenant=tenant, request_id=request_id, reason=body.reason))
     return Closed(id=request_id, status="cancelled")
 
@@ -145,42 +145,31 @@ async def cancel_request(request_id: UUID, body: Cancellation, who: Caller, desk
 @changes_router.post("/volunteers/{volunteer_id}/withdraw", response_model=Closed, responses=_REFUSALS,
                      summary="Withdraw a volunteer's offer (operator)")
 async def withdraw_volunteer(volunteer_id: UUID, body: Withdrawal, who: Caller, desk: Intaking) -> Closed:
-    tenant = _tenant(who)
-    may_change(who, await desk.case_doc(tenant, volunteer_id, "volunteer"))
-    await desk.close(tenant=tenant, case_id=volunteer_id, kind="volunteer",
+    tenant, case = await _changeable(who, desk, volunteer_id, "volunteer")
+    await desk.close(tenant=tenant, case_id=volunteer_id, kind="volunteer", doc=case,
                      event=VolunteerWithdrawn(tenant=tenant, volunteer_id=volunteer_id, reason=body.reason))
     return Closed(id=volunteer_id, status="cancelled")
 
 
-def _changed(body: _Change) -> list[str]:
-    return [*body.facts(), *(f.value for f in body.personal())]
+async def _change(request: Request, who: Principal | None, desk: Intake, case_id: UUID, kind: str, body: _Change,
+                  tasks: list[str], event: Callable[..., Event]) -> Changed:
+    tenant, case = await _changeable(who, desk, case_id, kind)
+    if tasks:
+        await known_tasks(request, tenant, *tasks)
+    await desk.change(tenant=tenant, case_id=case_id, kind=kind, personal=body.personal(), doc=case,
+                      build=lambda sealed: event(tenant=tenant, personal=sealed, **body.facts()))
+    return Changed(id=case_id, changed=[*body.facts(), *(f.value for f in body.personal())])
 
 
 @changes_router.patch("/help-requests/{request_id}", response_model=Changed, responses=_REFUSALS,
                       summary="Change an open help request (operator, or the partner who asked)")
 async def change_request(request_id: UUID, body: HelpRequestChange, who: Caller, desk: Intaking, request: Request) -> Changed:
-    tenant = _tenant(who)
-    may_change(who, await desk.case_doc(tenant, request_id, "request"))
-    if body.task:
-        await known_tasks(request, tenant, body.task)
-
-    def build(sealed: dict[PersonalField, SealedField] | None) -> HelpRequestUpdated:
-        return HelpRequestUpdated(tenant=tenant, request_id=request_id, personal=sealed, **body.facts())
-
-    await desk.change(tenant=tenant, case_id=request_id, kind="request", personal=body.personal(), build=build)
-    return Changed(id=request_id, changed=_changed(body))
+    return await _change(request, who, desk, request_id, "request", body, [body.task] if body.task else [],
+                         functools.partial(HelpRequestUpdated, request_id=request_id))
 
 
 @changes_router.patch("/volunteers/{volunteer_id}", response_model=Changed, responses=_REFUSALS,
                       summary="Change an open offer of help (operator)")
 async def change_volunteer(volunteer_id: UUID, body: VolunteerChange, who: Caller, desk: Intaking, request: Request) -> Changed:
-    tenant = _tenant(who)
-    may_change(who, await desk.case_doc(tenant, volunteer_id, "volunteer"))
-    if body.tasks:
-        await known_tasks(request, tenant, *body.tasks)
-
-    def build(sealed: dict[PersonalField, SealedField] | None) -> VolunteerUpdated:
-        return VolunteerUpdated(tenant=tenant, volunteer_id=volunteer_id, personal=sealed, **body.facts())
-
-    await desk.change(tenant=tenant, case_id=volunteer_id, kind="volunteer", personal=body.personal(), build=build)
-    return Changed(id=volunteer_id, changed=_changed(body))
+    return await _change(request, who, desk, volunteer_id, "volunteer", body, body.tasks or [],
+                         functools.partial(VolunteerUpdated, volunteer_id=volunteer_id))

@@ -30,7 +30,7 @@ from helpt_contracts.events import (
 from helpt_contracts.roles import Scope
 from helpt_contracts.types import Channel
 from helpt_intake.api import Channelled, take_help_request, take_offer
-from helpt_intake.mail_api import MailSummary, OpenedMail, by_mail, read_mail
+from helpt_intake.mail_api import MailSummary, OpenedMail, by_mail, confirm_mail, read_mail
 from helpt_intake.forms import N_, FormData, Problem, check_help_request, check_offer
 from helpt_intake.i18n import languages, translations
 from helpt_intake.settings import IntakeSettings
@@ -324,8 +324,8 @@ async def _mail_form(request: Request, lang: str, mail_id: str, kind: str) -> Re
     desk = request.app.state.mail_triage
 
     def claiming_the_mail(take: Any) -> Any:
-        async def confirm(request: Request, body: Any, intake: Any, _key: str | None, via: Channelled) -> Any:
-            return await desk.triage(via.tenant, mail.id, outcome, lambda: take(request, body, intake, f"mail-{mail.id}", via))
+        async def confirm(request: Request, body: Any, _intake: Any, _key: str | None, via: Channelled) -> Any:
+            return await confirm_mail(request, desk, mail.id, outcome, take, body, via)
 
         return confirm
 

@@ -8,7 +8,7 @@ idempotency key derived from the mail id: a double click publishes once.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -23,7 +23,7 @@ from helpt_intake.triage import MailTriage
 from helpt_platform.auth import AuthError, Principal
 from helpt_platform.gdpr_client import GdprClient
 
-__all__ = ["MailSummary", "OpenedMail", "by_mail", "mail_router", "read_mail"]
+__all__ = ["MailSummary", "OpenedMail", "by_mail", "confirm_mail", "mail_router", "read_mail"]
 
 mail_router = APIRouter(prefix="/api/v1/mail", tags=["mail desk"])
 REFUSALS = {401: {"description": "No valid token"}, 403: {"description": "Not an operator, or gdpr refuses"},
@@ -118,19 +118,25 @@ async def _by_mail(desk: MailTriage, principal: Principal, named_tenant: str | N
     return await by_mail(desk, principal, mail_id)
 
 
+async def confirm_mail(request: Request, desk: MailTriage, mail_id: UUID, outcome: MailOutcome, take: Any,
+                       body: HelpRequestIn | VolunteerIn, via: Channelled) -> Accepted:
+    """Take the mail and publish what it became, once: `take` is `take_help_request` or `take_offer`."""
+    intake = request.app.state.intake()
+
+    async def submit() -> Accepted:
+        return await take(request, body, intake, f"mail-{mail_id}", via)
+
+    received = await desk.triage(via.tenant, mail_id, outcome, submit)
+    assert received is not None
+    return Accepted(id=received.id, reference=received.reference)
+
+
 @mail_router.post("/{mail_id}/help-request", status_code=202, response_model=Accepted, responses=REFUSALS,
                   summary="Confirm a mail as a help request; publishes HelpRequested (channel email) once")
 async def confirm_help_request(mail_id: UUID, body: HelpRequestIn, who: Submitter, desk: Desk, request: Request) -> Accepted:
     via = await _by_mail(desk, who[0], body.tenant, mail_id)
     await known_tasks(request, via.tenant, body.task)
-    intake = request.app.state.intake()
-
-    async def submit() -> Accepted:
-        return await take_help_request(request, body, intake, f"mail-{mail_id}", via)
-
-    received = await desk.triage(via.tenant, mail_id, MailOutcome.REQUEST, submit)
-    assert received is not None
-    return Accepted(id=received.id, reference=received.reference)
+    return await confirm_mail(request, desk, mail_id, MailOutcome.REQUEST, take_help_request, body, via)
 
 
 @mail_router.post("/{mail_id}/volunteer", status_code=202, response_model=Accepted, responses=REFUSALS,
@@ -138,14 +144,7 @@ async def confirm_help_request(mail_id: UUID, body: HelpRequestIn, who: Submitte
 async def confirm_volunteer(mail_id: UUID, body: VolunteerIn, who: Submitter, desk: Desk, request: Request) -> Accepted:
     via = await _by_mail(desk, who[0], body.tenant, mail_id)
     await known_tasks(request, via.tenant, *body.tasks)
-    intake = request.app.state.intake()
-
-    async def submit() -> Accepted:
-        return await take_offer(request, body, intake, f"mail-{mail_id}", via)
-
-    received = await desk.triage(via.tenant, mail_id, MailOutcome.VOLUNTEER, submit)
-    assert received is not None
-    return Accepted(id=received.id, reference=received.reference)
+    return await confirm_mail(request, desk, mail_id, MailOutcome.VOLUNTEER, take_offer, body, via)
 
 
 @mail_router.post("/{mail_id}/discard", response_model=Triaged, responses=REFUSALS,

@@ -162,9 +162,11 @@ class Intake:
             raise Refusal(404, f"no such {'help request' if kind == 'request' else 'volunteer'}")
         return doc
 
-    async def close(self, *, tenant: str, case_id: UUID, kind: str, event: Event) -> None:
-        """Cancel a request or withdraw a volunteer: published once (a second try is a 409), or not at all (503)."""
-        doc = await self.case_doc(tenant, case_id, kind)
+    async def close(self, *, tenant: str, case_id: UUID, kind: str, event: Event, doc: dict[str, Any] | None = None) -> None:
+        """Cancel a request or withdraw a volunteer: published once (a second try is a 409), or not at all (503).
+
+        `doc` is the case when the caller has just read it (to check who may close it)."""
+        doc = doc or await self.case_doc(tenant, case_id, kind)
         if doc.get("status") in _FINAL:
             raise Refusal(409, "this case is already closed")
         if not self._kafka_ready():
@@ -183,9 +185,9 @@ class Intake:
         log.info("case closed", kind=kind, tenant=tenant, case_id=str(case_id))
 
     async def change(self, *, tenant: str, case_id: UUID, kind: str, personal: dict[PersonalField, str],
-                     build: Callable[[dict[PersonalField, SealedField] | None], Event]) -> None:
+                     build: Callable[[dict[PersonalField, SealedField] | None], Event], doc: dict[str, Any] | None = None) -> None:
         """Publish what changed in an open case, personal fields sealed for the same subject, and keep it."""
-        doc = await self.case_doc(tenant, case_id, kind)
+        doc = doc or await self.case_doc(tenant, case_id, kind)
         if doc.get("status") in _FINAL or await self._closures.find_one({"_id": str(case_id)}, {"_id": 1}):
             raise Refusal(409, "this case is closed; it cannot change any more")
         if not self._kafka_ready():
