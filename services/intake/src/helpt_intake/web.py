@@ -135,10 +135,6 @@ def _problem(request: Request, lang: str, status: int, heading: str, message: st
                   message=gettext(message))
 
 
-def _language(request: Request, lang: str) -> str | None:
-    return lang if lang in languages() else None
-
-
 def not_found(request: Request) -> HTMLResponse:
     first = request.url.path.split("/")[1] if request.url.path.count("/") >= 2 else ""
     lang = first if first in languages() else negotiate(request.headers.get("accept-language"))
@@ -156,7 +152,7 @@ async def root(request: Request) -> RedirectResponse:
 
 @pages.get("/{lang}/")
 async def home(request: Request, lang: str) -> Response:
-    if not _language(request, lang):
+    if lang not in languages():
         return not_found(request)
     catalogue = await catalogue_for(request)
     gettext = translations(lang).gettext
@@ -167,21 +163,21 @@ async def home(request: Request, lang: str) -> Response:
 
 @pages.get("/{lang}")
 async def home_without_slash(request: Request, lang: str) -> Response:
-    if not _language(request, lang):
+    if lang not in languages():
         return not_found(request)
     return RedirectResponse(f"/{lang}/", status_code=308)
 
 
 @pages.get("/{lang}/privacy")
 async def privacy(request: Request, lang: str) -> Response:
-    if not _language(request, lang):
+    if lang not in languages():
         return not_found(request)
     return render(request, lang, "privacy.html", title=translations(lang).gettext("Privacy notice"))
 
 
 @pages.get("/{lang}/accessibility")
 async def accessibility(request: Request, lang: str) -> Response:
-    if not _language(request, lang):
+    if lang not in languages():
         return not_found(request)
     return render(request, lang, "accessibility.html", title=translations(lang).gettext("Accessibility statement"))
 
@@ -265,14 +261,10 @@ def form_page(request: Request, lang: str, template: str, title: str, action: st
     return show
 
 
-def _vacancy(catalogue: Catalogue, code: str) -> Any:
-    return catalogue.get(code)
-
-
 @pages.get("/{lang}/offer/{code}")
 async def offer_form(request: Request, lang: str, code: str) -> Response:
     catalogue = await catalogue_for(request)
-    if not _language(request, lang) or not (vacancy := _vacancy(catalogue, code)):
+    if lang not in languages() or not (vacancy := catalogue.get(code)):
         return not_found(request)
     title = translations(lang).gettext("Offer to help: %(task)s") % {"task": text_of(vacancy, lang).title}
     show = form_page(request, lang, "offer.html", title, request.url.path, FormData(), catalogue, vacancy=vacancy)
@@ -282,7 +274,7 @@ async def offer_form(request: Request, lang: str, code: str) -> Response:
 @pages.post("/{lang}/offer/{code}")
 async def send_offer(request: Request, lang: str, code: str) -> Response:
     catalogue = await catalogue_for(request)
-    if not _language(request, lang) or not (vacancy := _vacancy(catalogue, code)):
+    if lang not in languages() or not (vacancy := catalogue.get(code)):
         return not_found(request)
     form = await read_form(request, lang)
     if isinstance(form, Response):
@@ -297,7 +289,7 @@ async def send_offer(request: Request, lang: str, code: str) -> Response:
 
 @pages.get("/{lang}/help")
 async def help_form(request: Request, lang: str) -> Response:
-    if not _language(request, lang):
+    if lang not in languages():
         return not_found(request)
     catalogue = await catalogue_for(request)
     show = form_page(request, lang, "help.html", translations(lang).gettext("I need help"), request.url.path,
@@ -307,7 +299,7 @@ async def help_form(request: Request, lang: str) -> Response:
 
 @pages.post("/{lang}/help")
 async def send_help_request(request: Request, lang: str) -> Response:
-    if not _language(request, lang):
+    if lang not in languages():
         return not_found(request)
     form = await read_form(request, lang)
     if isinstance(form, Response):
@@ -323,7 +315,7 @@ async def send_help_request(request: Request, lang: str) -> Response:
 
 @pages.get("/{lang}/received/{reference}")
 async def received(request: Request, lang: str, reference: str) -> Response:
-    if not _language(request, lang) or not _REFERENCE.match(reference):
+    if lang not in languages() or not _REFERENCE.match(reference):
         return not_found(request)
     gettext = translations(lang).gettext
     kind = "request" if reference.startswith("H") else "volunteer"
