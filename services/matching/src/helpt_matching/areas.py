@@ -6,6 +6,7 @@ import json
 import math
 from dataclasses import dataclass
 from importlib import resources
+from zoneinfo import ZoneInfo
 
 __all__ = ["Area", "Areas", "haversine_km", "load_areas"]
 
@@ -30,10 +31,11 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 class Areas:
-    """One municipality's areas."""
+    """One municipality's areas, and its time zone (volunteers' weekly availability is in local time)."""
 
-    def __init__(self, areas: dict[str, Area]) -> None:
+    def __init__(self, areas: dict[str, Area], timezone: str = "Europe/Brussels") -> None:
         self.by_postcode = areas
+        self.timezone = ZoneInfo(timezone)
 
     def distance_km(self, a: str, b: str) -> float | None:
         """Distance between two postcodes' centroids; None when either is not a known area (out of reach)."""
@@ -50,6 +52,6 @@ def load_areas(tenant: str) -> Areas:
     source = resources.files("helpt_matching") / "data" / "areas" / f"{tenant}.json"
     if not source.is_file():
         return Areas({})
-    raw = json.loads(source.read_text(encoding="utf-8"))["areas"]
+    raw = json.loads(source.read_text(encoding="utf-8"))
     return Areas({code: Area(code, a["name"], float(a["lat"]), float(a["lon"]), frozenset(a["neighbours"]))
-                  for code, a in raw.items()})
+                  for code, a in raw["areas"].items()}, raw.get("timezone", "Europe/Brussels"))

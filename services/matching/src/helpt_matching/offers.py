@@ -118,12 +118,23 @@ class Matcher:
                                   expires_at=offer["expires_at"]) for offer in made]
         if not await claim(self.claims, f"round:{request_id}:{round_no}", tenant=tenant,
                            subject_ids=sorted({s for o in made for s in o["subject_ids"] if s is not None}, key=str),
-                           **outbox(*proposed)):
-            return []  # someone else makes this round
-        await self.offers.insert_many(made)
+                           offers=made, **outbox(*proposed)):
+            await self._finish_round(f"round:{request_id}:{round_no}")
+            return []  # someone else made this round
+        await self._finish_round(f"round:{request_id}:{round_no}", made)
         self._wake()
         log.info("offers made", request_id=str(request_id), offer_round=round_no, offers=len(made))
         return made
+
+    async def _finish_round(self, key: str, made: list[dict[str, Any]] | None = None) -> None:
+        """Write a round's offers as its claim decided them. A writer that died between its claim and this
+        write left the round without offers (the request would wait forever): the next writer finishes it."""
+        if made is None:
+            decided = await self.claims.find_one({"_id": key}, {"offers": 1})
+            made = (decided or {}).get("offers") or []
+        for offer in made:
+            with contextlib.suppress(DuplicateKeyError):
+                await self.offers.insert_one(offer)
 
     async def _candidates(self, tenant: str, request: dict[str, Any], offered: set[Any], now: dt.datetime) -> list[Candidate]:
         areas = self._areas(tenant)
@@ -132,8 +143,11 @@ class Matcher:
         if not within:
             return []
         history: dict[Any, list[dict[str, Any]]] = {}
-        async for o in self.offers.find({"volunteer_id": {"$in": list(within)}}, {"volunteer_id": 1, "status": 1, "created_at": 1}):
+        async for o in self.offers.find({"volunteer_id": {"$in": list(within)}},
+                                        {"volunteer_id": 1, "status": 1, "created_at": 1, "subject_ids": 1}):
             history.setdefault(o["volunteer_id"], []).append(o)
+        requester = set(request.get("subject_ids") or [])
+        organisation = request.get("organisation")
         candidates = []
         for ident, (volunteer, distance) in within.items():
             past = history.get(ident, [])
@@ -142,8 +156,11 @@ class Matcher:
             if load >= volunteer.get("max_tasks_per_week", 3):
                 continue
             last = max((o["created_at"] for o in past), default=NEVER)
+            helped = any(o["status"] in (Status.ACCEPTED, Status.COMPLETED) and requester & set(o.get("subject_ids") or [])
+                         for o in past)
             candidates.append(Candidate(ident, volunteer["subject_ids"][0] if volunteer["subject_ids"] else None,
-                                        distance, last, len(past)))
+                                        distance, last, len(past), helped_before=helped,
+                                        in_network=organisation is not None and organisation in (volunteer.get("networks") or [])))
         return rank(candidates)[: self._per_round]
 
     # -- answers ------------------------------------------------------------------------------
@@ -181,14 +198,26 @@ class Matcher:
         # An accept ends the offer first (no event yet: whether it wins the match is decided next).
         if not await claim(self.claims, f"end:{match_id}", tenant=tenant, subject_ids=offer["subject_ids"], ending="accept"):
             return await self._unchanged(tenant, offer)
+        return await self._win(offer, now)
+
+    async def _win(self, offer: dict[str, Any], now: dt.datetime) -> Outcome:
+        """The rest of an accept whose `end:` claim is won: the match, if no other accept came first.
+
+        Every step is a claim or an idempotent write, so it can be run again to finish an accept that
+        was interrupted (`settle`)."""
+        tenant, match_id = offer["tenant"], offer["_id"]
         if not await claim(self.claims, f"winner:{offer['request_id']}", tenant=tenant, subject_ids=offer["subject_ids"],
                            match_id=match_id, **outbox(MatchAccepted(**_ids(offer)))):
-            if await claim(self.claims, f"taken:{match_id}", tenant=tenant, subject_ids=offer["subject_ids"],
-                           **outbox(MatchDeclined(**_ids(offer), reason=MatchDeclineReason.TAKEN_BY_ANOTHER))):
+            winner = await self.claims.find_one({"_id": f"winner:{offer['request_id']}"}, {"match_id": 1})
+            if winner is None or winner.get("match_id") != match_id:
+                await claim(self.claims, f"taken:{match_id}", tenant=tenant, subject_ids=offer["subject_ids"],
+                            **outbox(MatchDeclined(**_ids(offer), reason=MatchDeclineReason.TAKEN_BY_ANOTHER)))
                 await self.offers.update_one({"_id": match_id}, {"$set": {"status": Status.TAKEN.value}})
                 self._wake()
-            return Outcome(False, Status.TAKEN, MESSAGES[Status.TAKEN])
-        await self.offers.update_one({"_id": match_id}, {"$set": {"status": Status.ACCEPTED.value, "accepted_at": now}})
+                return Outcome(False, Status.TAKEN, MESSAGES[Status.TAKEN])
+            # this accept had already won, and was interrupted before it said so: finish it
+        await self.offers.update_one({"_id": match_id}, {"$set": {"status": Status.ACCEPTED.value,
+                                                                 "accepted_at": offer.get("accepted_at") or now}})
         self._wake()
         log.info("match accepted", match_id=str(match_id), request_id=str(offer["request_id"]))
         async for other in self.offers.find({"request_id": offer["request_id"], "status": Status.OPEN.value}):
@@ -205,8 +234,24 @@ class Matcher:
         return Outcome(True, Status.ACCEPTED, MESSAGES[Status.ACCEPTED])
 
     async def _unchanged(self, tenant: str, offer: dict[str, Any]) -> Outcome:
-        fresh = await self.offer(tenant, offer["_id"]) or offer
+        fresh = await self.settle(await self.offer(tenant, offer["_id"]) or offer)
         return Outcome(False, Status(fresh["status"]), MESSAGES[Status(fresh["status"])])
+
+    async def settle(self, offer: dict[str, Any]) -> dict[str, Any]:
+        """An offer still marked open although its `end:` claim was won: the writer died between deciding and
+        writing (or is still writing). Finish what the claim decided; the offer as it now stands."""
+        if offer["status"] != Status.OPEN.value:
+            return offer
+        ended = await self.claims.find_one({"_id": f"end:{offer['_id']}"}, {"ending": 1, "claimed_at": 1})
+        if ended is None:
+            return offer
+        if ended.get("ending") == "accept":
+            await self._win(offer, ended["claimed_at"])
+        else:
+            status = Status(ended.get("ending", Status.EXPIRED.value))
+            await self.offers.update_one({"_id": offer["_id"]}, {"$set": {"status": status.value}})
+        log.info("offer settled after an interrupted write", match_id=str(offer["_id"]))
+        return await self.offers.find_one({"_id": offer["_id"]}) or offer
 
     async def _complete(self, offer: dict[str, Any]) -> Outcome:
         status = Status(offer["status"])
@@ -216,10 +261,11 @@ class Matcher:
             return Outcome(False, status, "Only an accepted match can be marked done.")
         if await self.claims.find_one({"_id": f"cancel:{offer['_id']}"}, {"_id": 1}):
             return Outcome(False, Status.CANCELLED, MESSAGES[Status.CANCELLED])
-        if await claim(self.claims, f"done:{offer['_id']}", tenant=offer["tenant"], subject_ids=offer["subject_ids"],
-                       **outbox(MatchCompleted(**_ids(offer)))):
-            await self.offers.update_one({"_id": offer["_id"]}, {"$set": {"status": Status.COMPLETED.value}})
-            self._wake()
+        await claim(self.claims, f"done:{offer['_id']}", tenant=offer["tenant"], subject_ids=offer["subject_ids"],
+                    **outbox(MatchCompleted(**_ids(offer))))
+        # Whoever claimed it, the offer says so now (a writer may have died between its claim and this write).
+        await self.offers.update_one({"_id": offer["_id"]}, {"$set": {"status": Status.COMPLETED.value}})
+        self._wake()
         return Outcome(True, Status.COMPLETED, MESSAGES[Status.COMPLETED])
 
     async def _end(self, offer: dict[str, Any], status: Status, reason: MatchDeclineReason) -> bool:
@@ -244,12 +290,16 @@ class Matcher:
         if winner is not None and winner.get("match_id") == offer["_id"]:
             if await self.claims.find_one({"_id": f"done:{offer['_id']}"}, {"_id": 1}):
                 return False  # done is done
-            if not await claim(self.claims, f"cancel:{offer['_id']}", tenant=offer["tenant"], subject_ids=offer["subject_ids"],
-                               reason=reason.value, **outbox(MatchCancelled(**_ids(offer), reason=reason))):
-                return False
+            first = await claim(self.claims, f"cancel:{offer['_id']}", tenant=offer["tenant"],
+                                subject_ids=offer["subject_ids"], reason=reason.value,
+                                **outbox(MatchCancelled(**_ids(offer), reason=reason)))
+            decided = await self.claims.find_one({"_id": f"cancel:{offer['_id']}"}, {"reason": 1})
+            # Finish what the cancel claim decided, whoever won it (a writer may have died half-way).
             await self.offers.update_one({"_id": offer["_id"]}, {"$set": {"status": Status.CANCELLED.value}})
-            if reason is not MatchCancellationReason.REQUEST_CANCELLED:
+            if (decided or {}).get("reason", reason.value) != MatchCancellationReason.REQUEST_CANCELLED.value:
                 await self._reopen(offer)
+            if not first:
+                return False
             self._wake()
             log.info("match cancelled", match_id=str(offer["_id"]), reason=reason.value)
             return True
@@ -298,7 +348,10 @@ class Matcher:
         await self.ready()
         expired = 0
         async for offer in self.offers.find({"status": Status.OPEN.value, "expires_at": {"$lte": now}}).limit(500):
-            expired += await self._end(offer, Status.EXPIRED, MatchDeclineReason.EXPIRED)
+            if await self._end(offer, Status.EXPIRED, MatchDeclineReason.EXPIRED):
+                expired += 1
+            else:
+                await self.settle(offer)  # ended by an answer whose writer was interrupted
         for tenant in tenants:
             for request in await self._projections.open_requests(tenant):
                 await self.offer_round(tenant, request["_id"], now)

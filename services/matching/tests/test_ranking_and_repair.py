@@ -1,0 +1,229 @@
+"""Who is offered first (availability, continuity, trusted networks), and offers a crashed writer left half-done.
+
+The ranking tests are pure. The repair tests drive a `Matcher` on the real store (FerretDB) in-process
+and make a write fail at the worst moment, as a `kill -9` between two writes would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+
+from helpt_contracts.events import VolunteerApproved, VolunteerGuidelinesConfirmed
+from helpt_contracts.examples import help_requested, volunteer_registered
+from helpt_contracts.types import TimeWindow, WeeklySlot
+from helpt_matching.areas import load_areas
+from helpt_matching.domain import NEVER, Candidate, available, fold_volunteer, rank, reach
+from helpt_matching.offers import Answer, Matcher, Status
+from helpt_matching.projections import Projections
+
+BRUSSELS = load_areas("leuven").timezone
+# Monday 23 March 2026, Brussels is UTC+1 (summer time starts on the 29th).
+MONDAY = dt.datetime(2026, 3, 23, tzinfo=BRUSSELS)
+
+
+def window(start: dt.datetime, hours: float) -> dict[str, Any]:
+    return TimeWindow(start=start, end=start + dt.timedelta(hours=hours)).model_dump(mode="json")
+
+
+def slot(weekday: int, start: str, end: str) -> dict[str, Any]:
+    return WeeklySlot(weekday=weekday, start=dt.time.fromisoformat(start), end=dt.time.fromisoformat(end)).model_dump(mode="json")
+
+
+def test_a_volunteer_is_available_only_when_one_of_their_weekly_slots_meets_the_requests_window():
+    monday_morning = [slot(0, "09:00", "12:00")]
+    assert available(window(MONDAY.replace(hour=10), 1), monday_morning, BRUSSELS)
+    assert not available(window(MONDAY.replace(hour=14), 2), monday_morning, BRUSSELS), "afternoon, slot is morning"
+    assert not available(window(MONDAY.replace(hour=12), 1), monday_morning, BRUSSELS), "the slot ends as the window starts"
+    assert not available(window(MONDAY + dt.timedelta(days=1, hours=10), 1), monday_morning, BRUSSELS), "Tuesday"
+    # The slot is in Brussels time: 08:30 UTC is 09:30 in Brussels, inside it; 07:30 UTC is 08:30, before it.
+    assert available(window(dt.datetime(2026, 3, 23, 8, 30, tzinfo=dt.UTC), 0.25), monday_morning, BRUSSELS)
+    assert not available(window(dt.datetime(2026, 3, 23, 7, 30, tzinfo=dt.UTC), 0.25), monday_morning, BRUSSELS)
+    # A window across midnight meets a slot on the next day; a week-long window meets any slot.
+    assert available(window(MONDAY.replace(hour=22), 12), [slot(1, "08:00", "09:00")], BRUSSELS)
+    assert available(window(MONDAY + dt.timedelta(days=2), 24 * 7), monday_morning, BRUSSELS)
+    # No window (as soon as possible) or no slots (any time): available.
+    assert available(None, monday_morning, BRUSSELS)
+    assert available(window(MONDAY.replace(hour=3), 1), [], BRUSSELS)
+
+
+def test_a_volunteer_outside_the_window_is_not_in_reach_of_the_request():
+    areas = load_areas("leuven")
+    request = {**help_requested(task="dog-walking", postcode="3001", languages=["en"]).model_dump(mode="json"),
+               "window": window(MONDAY.replace(hour=15), 2)}
+    volunteer = {"eligible": True, "tasks": ["dog-walking"], "languages": ["en"], "postcode": "3001",
+                 "guidelines_confirmed": True, "availability": [slot(0, "09:00", "12:00")]}
+    assert reach(request, volunteer, areas) is None
+    assert reach(request, {**volunteer, "availability": [slot(0, "14:00", "18:00")]}, areas) == 0.0
+
+
+def candidate(distance: float, **extra: Any) -> Candidate:
+    return Candidate(uuid.uuid4(), uuid.uuid4(), distance, extra.pop("last", NEVER), extra.pop("times", 0), **extra)
+
+
+def test_the_helper_who_helped_this_person_before_comes_first_then_the_partners_network_then_the_nearest():
+    near = candidate(0.0, last=MONDAY, times=4)
+    network = candidate(2.0, in_network=True)
+    before = candidate(4.5, helped_before=True, last=MONDAY, times=9)
+    fresh = candidate(0.0)
+    assert rank([near, network, before, fresh]) == [before, network, fresh, near]
+
+
+def test_among_equally_near_volunteers_the_one_offered_least_recently_goes_first():
+    yesterday, last_week = MONDAY - dt.timedelta(days=1), MONDAY - dt.timedelta(days=7)
+    busy, rested, never = candidate(1.0, last=yesterday, times=1), candidate(1.0, last=last_week, times=5), candidate(1.0)
+    assert rank([busy, rested, never]) == [never, rested, busy]
+
+
+# -- on the real store -----------------------------------------------------------------------------------------------
+
+
+class Crash(Exception):
+    """A process killed between two writes."""
+
+
+@pytest.fixture
+async def store(infra):
+    client = AsyncMongoClient(infra.mongodb_url, tz_aware=True, uuidRepresentation="standard")
+    db = client[f"helpt_matching_repair_{uuid.uuid4().hex[:8]}"]
+    yield db
+    await client.drop_database(db.name)
+    await client.close()
+
+
+def matcher(db, ttl: dt.timedelta = dt.timedelta(hours=2)) -> Matcher:
+    return Matcher(db, Projections(db), load_areas, lambda: None, per_round=1, offer_ttl=ttl)
+
+
+async def approved(projections: Projections, postcode: str = "3001", **fields: Any):
+    registered = volunteer_registered(tasks=["dog-walking"], postcode=postcode, languages=["en"], **fields)
+    case = uuid.uuid4()
+    for event in (registered,
+                  VolunteerApproved(tenant="leuven", volunteer_id=registered.volunteer_id, case_id=case, reason="interview-ok"),
+                  VolunteerGuidelinesConfirmed(tenant="leuven", volunteer_id=registered.volunteer_id, case_id=case,
+                                               guidelines_version="2026-03", confirmed_at=MONDAY)):
+        await projections.apply(uuid.uuid4(), dt.datetime.now(dt.UTC), event)
+    return registered.volunteer_id
+
+
+async def requested(projections: Projections, **fields: Any):
+    request = help_requested(**{"task": "dog-walking", "postcode": "3001", "languages": ["en"], **fields})
+    await projections.apply(uuid.uuid4(), dt.datetime.now(dt.UTC), request)
+    return request
+
+
+@pytest.mark.infra
+async def test_a_round_whose_writer_died_after_deciding_it_is_finished_by_the_next_writer(store, monkeypatch):
+    projections = Projections(store)
+    volunteer = await approved(projections)
+    request = await requested(projections)
+    now = dt.datetime.now(dt.UTC)
+    dying = matcher(store)
+
+    async def killed(*_args, **_kwargs):
+        raise Crash
+
+    monkeypatch.setattr(dying.offers, "insert_one", killed)
+    with pytest.raises(Crash):
+        await dying.offer_round("leuven", request.request_id, now)
+    assert await store["offers"].count_documents({}) == 0, "the crash left the round decided but its offers unwritten"
+
+    monkeypatch.undo()
+    await matcher(store).tick(("leuven",), now)
+    offers = [o async for o in store["offers"].find({"request_id": request.request_id})]
+    assert [(o["volunteer_id"], o["round"], o["status"]) for o in offers] == [(volunteer, 1, "open")]
+    decided = await store["claims"].find_one({"_id": f"round:{request.request_id}:1"})
+    assert [json.loads(entry["body"])["match_id"] for entry in decided["outbox"]] == [str(offers[0]["_id"])], \
+        "the offer written is the one whose MatchProposed the relay publishes"
+
+
+@pytest.mark.infra
+async def test_an_accept_interrupted_after_it_ended_the_offer_is_finished_not_lost(store, monkeypatch):
+    projections = Projections(store)
+    await approved(projections)
+    request = await requested(projections)
+    now = dt.datetime.now(dt.UTC)
+    dying = matcher(store)
+    [offer] = await dying.offer_round("leuven", request.request_id, now)
+
+    async def killed(*_args, **_kwargs):
+        raise Crash
+
+    monkeypatch.setattr(dying, "_win", killed)
+    with pytest.raises(Crash):
+        await dying.answer("leuven", offer["_id"], Answer.ACCEPT, now)
+    assert (await store["offers"].find_one({"_id": offer["_id"]}))["status"] == Status.OPEN
+    monkeypatch.undo()
+
+    # The volunteer clicks accept again (their first click seemed to do nothing): they get the match.
+    again = await matcher(store).answer("leuven", offer["_id"], Answer.ACCEPT, now)
+    assert again.status is Status.ACCEPTED
+    assert (await store["offers"].find_one({"_id": offer["_id"]}))["status"] == Status.ACCEPTED
+    winner = await store["claims"].find_one({"_id": f"winner:{request.request_id}"})
+    assert winner["match_id"] == offer["_id"]
+    assert [json.loads(e["body"])["match_id"] for e in winner["outbox"]] == [str(offer["_id"])], \
+        "one MatchAccepted, for this offer, waits for the relay"
+
+
+@pytest.mark.infra
+async def test_the_clock_finishes_an_interrupted_accept_when_nobody_clicks_again(store, monkeypatch):
+    projections = Projections(store)
+    await approved(projections)
+    request = await requested(projections)
+    start = dt.datetime.now(dt.UTC)
+    dying = matcher(store, ttl=dt.timedelta(minutes=5))
+    [offer] = await dying.offer_round("leuven", request.request_id, start)
+
+    async def killed(*_args, **_kwargs):
+        raise Crash
+
+    monkeypatch.setattr(dying, "_win", killed)
+    with pytest.raises(Crash):
+        await dying.answer("leuven", offer["_id"], Answer.ACCEPT, start)
+    monkeypatch.undo()
+
+    expired = await matcher(store, ttl=dt.timedelta(minutes=5)).tick(("leuven",), start + dt.timedelta(minutes=10))
+    assert expired == 0, "an offer accepted in time is not expired because its writer died"
+    assert (await store["offers"].find_one({"_id": offer["_id"]}))["status"] == Status.ACCEPTED
+    assert await store["offers"].count_documents({"request_id": request.request_id}) == 1, "no new round for a matched request"
+
+
+@pytest.mark.infra
+async def test_continuity_the_volunteer_who_helped_this_person_before_is_offered_their_next_request(store):
+    projections = Projections(store)
+    kessel_lo = await approved(projections, postcode="3010")
+    heverlee = await approved(projections)
+    first = await requested(projections, postcode="3010")
+    m = matcher(store)
+    now = dt.datetime.now(dt.UTC)
+    [offer] = await m.offer_round("leuven", first.request_id, now)
+    assert offer["volunteer_id"] == kessel_lo, "the nearest goes first when nobody helped this person before"
+    assert (await m.answer("leuven", offer["_id"], Answer.ACCEPT, now)).status is Status.ACCEPTED
+
+    second = await requested(projections, subject_id=first.subject_id)  # the same person asks again, now in Heverlee
+    [again] = await m.offer_round("leuven", second.request_id, now)
+    assert again["volunteer_id"] == kessel_lo, "the same helper, though another volunteer lives nearer"
+    stranger = await requested(projections)
+    [other] = await m.offer_round("leuven", stranger.request_id, now)
+    assert other["volunteer_id"] == heverlee, "for someone else, the nearest"
+
+
+@pytest.mark.infra
+async def test_a_partners_request_goes_first_to_a_volunteer_in_its_trusted_network(store):
+    projections = Projections(store)
+    await approved(projections)
+    member = await approved(projections, postcode="3010", networks=["wzc-ter-linde"])
+    request = await requested(projections, organisation="wzc-ter-linde", channel="partner")
+    [offer] = await matcher(store).offer_round("leuven", request.request_id, dt.datetime.now(dt.UTC))
+    assert offer["volunteer_id"] == member
+
+
+def test_folding_keeps_the_availability_a_volunteer_gave():
+    slots = [slot(2, "18:00", "20:00")]
+    state = fold_volunteer([{"kind": "registered", "data": {"availability": slots, "tasks": ["shopping"]}}])
+    assert state["availability"] == slots
