@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import time
 import uuid
+from collections.abc import Callable
 
 import httpx
 import pytest
+from confluent_kafka import Consumer
 
 from helpt_contracts import topics
 from helpt_contracts.events import (
@@ -154,21 +157,61 @@ def test_a_forged_or_altered_link_is_refused_and_changes_nothing(matching):
     assert page.status_code == 200 and "dog-walking" in page.text and 'name="action" value="accept"' in page.text
 
 
-def test_a_partners_request_is_matched_on_its_own_topic_without_personal_data(matching):
+def read_with_librdkafka(bootstrap: str, topic: str, settled: Callable[[list[tuple[str, bytes]]], bool]) -> list[tuple[str, bytes]]:
+    """(ce_type, value) of the records on `topic`, read by librdkafka (confluent-kafka) — a client independent of
+    the services' aiokafka, as kcat is — in a consumer group of its own, from the earliest offset."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"independent-{uuid.uuid4().hex[:8]}",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer.subscribe([topic])
+    records: list[tuple[str, bytes]] = []
+
+    def take(message) -> None:
+        if message is not None and message.error() is None:
+            records.append((dict(message.headers() or []).get("ce_type", b"").decode(), message.value()))
+
+    try:
+        give_up = time.monotonic() + 90
+        while not settled(records) and time.monotonic() < give_up:
+            take(consumer.poll(1.0))
+        time.sleep(2)  # anything that should not be there would have arrived with what should
+        while (message := consumer.poll(0.5)) is not None:
+            take(message)
+    finally:
+        consumer.close()
+    return records
+
+
+def test_a_partner_reads_only_its_own_matches_on_its_topic_without_personal_data(matching):
     service = matching()
     events, volunteer = approved_dog_walker()
-    service.publish(*events)
-    settle(service, 1)
-    request = dog_walk(organisation="wzc-ter-linde")
-    other = help_requested(task="dog-walking", postcode="3001", languages=["en"])
-    service.publish(request, other)
-    link = service.wait_offers(request.request_id, lambda o: len(o) == 1, "an offer")[0]["link"]
-    assert service.client.post(path(link), data={"action": "accept"}).status_code == 200
+    other_events, _ = approved_dog_walker()
+    service.publish(*events, *other_events)
+    settle(service, 2)
+    ours = dog_walk(organisation="wzc-ter-linde")
+    theirs = dog_walk(organisation="ocmw-kessel-lo")
+    private = help_requested(task="dog-walking", postcode="3001", languages=["en"])
+    service.publish(ours, theirs, private)
+    for request in (ours, theirs):
+        link = service.wait_offers(request.request_id, lambda o: len(o) >= 1, "an offer")[0]["link"]
+        assert service.client.post(path(link), data={"action": "accept"}).status_code == 200
+
+    # The service's own view (aiokafka, decoded with the contracts) ...
     feed = eventually(lambda: service.events_on(topics.partner_topic("wzc-ter-linde")),
                       lambda found: any(isinstance(e, MatchAccepted) for _, e in found), "the partner's match")
-    assert {type(e).__name__ for _, e in feed} == {"MatchProposed", "MatchAccepted"}
-    assert all(e.request_id == request.request_id and e.organisation == "wzc-ter-linde" for _, e in feed)
-    assert all(b"ciphertext" not in record.value and b"personal" not in record.value for record, _ in feed)
+    assert {type(e).__name__ for _, e in feed} >= {"MatchProposed", "MatchAccepted"}
+    assert all(e.request_id == ours.request_id and e.organisation == "wzc-ter-linde" for _, e in feed)
+
+    # ... and what a partner's own consumer, another Kafka client altogether, reads off its topic.
+    topic = service.settings.topic(topics.partner_topic("wzc-ter-linde"))
+    raw = read_with_librdkafka(service.settings.kafka_bootstrap_servers, topic,
+                               lambda records: any(kind.endswith("MatchAccepted.v1") for kind, _ in records))
+    assert {kind.rsplit(".", 2)[-2] for kind, _ in raw} >= {"MatchProposed", "MatchAccepted"}
+    bodies = [json.loads(value) for _, value in raw]
+    assert {body["request_id"] for body in bodies} == {str(ours.request_id)}, \
+        "only this partner's request: not the other partner's, not a citizen's"
+    assert {body["organisation"] for body in bodies} == {"wzc-ter-linde"}
+    for _, value in raw:
+        assert b"ciphertext" not in value and b"personal" not in value and b"subject_id" not in value
 
 
 @pytest.fixture
