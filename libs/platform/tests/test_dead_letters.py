@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -15,6 +16,7 @@ from helpt_contracts.events import Event, HelpRequested
 from helpt_contracts.examples import help_requested
 from helpt_contracts.topics import dead_letter_topic
 from helpt_intake.settings import IntakeSettings
+from helpt_platform import dlt
 from helpt_platform.consumers import subscribe_events
 from helpt_platform.kafka import create_broker, create_router, publish_event
 
@@ -139,3 +141,43 @@ async def test_a_handler_that_always_fails_parks_the_event_after_its_attempts_an
     assert headers["dlt_attempts"] == b"3" and headers["correlation_id"] == b"c-doom"
     assert headers["dlt_error"] == b"RuntimeError"  # its text named the request's reference
     assert all(b"H-DOOM1" not in value for value in headers.values())
+
+
+async def test_an_operator_lists_shows_and_replays_a_dead_letter_once_the_cause_is_fixed(settings):
+    """`make deadletters`: the parked event is listed with why; replayed after the fix, it is handled once."""
+    doomed = help_requested(reference="H-DLT01")
+    handler = Recorder(failing={doomed.request_id}, times=2)  # the store is down for two tries, then back
+    dlt_topic = dead_letter_topic(settings.topic(topics.HELP_REQUESTS))
+    async with consuming(settings, handler, attempts=2) as broker:
+        await publish_event(broker, settings, doomed)
+        (letter,) = await dead_letters(settings, expected=1)
+
+        out = io.StringIO()
+        assert await asyncio.to_thread(dlt.main, ["--bootstrap", settings.kafka_bootstrap_servers,
+                                                  "--prefix", settings.topic_prefix, "list"], out) == 0
+        listing = out.getvalue().splitlines()
+        assert listing[-1] == "1 dead letter(s) on 1 topic(s)"
+        assert listing[0].startswith(f"{dlt_topic} @{letter.offset}  from {settings.topic(topics.HELP_REQUESTS)}[")
+        assert "be.helpt.HelpRequested.v1" in listing[0] and "after 2 attempt(s)" in listing[0] and listing[0].endswith("RuntimeError")
+
+        out = io.StringIO()
+        assert await asyncio.to_thread(dlt.main, ["--bootstrap", settings.kafka_bootstrap_servers, "show", dlt_topic,
+                                                  str(letter.offset), "--bytes", "40"], out) == 0
+        shown = out.getvalue()
+        assert "  dlt_error: RuntimeError" in shown and f"  ce_id: {dict(letter.headers)['ce_id'].decode()}" in shown
+        assert "more bytes; --bytes to see them" in shown
+        assert await asyncio.to_thread(dlt.main, ["--bootstrap", settings.kafka_bootstrap_servers, "show", dlt_topic,
+                                                  str(letter.offset + 7)], io.StringIO()) == 1, "no such dead letter"
+
+        out = io.StringIO()
+        assert await asyncio.to_thread(dlt.main, ["--bootstrap", settings.kafka_bootstrap_servers, "replay", dlt_topic,
+                                                  str(letter.offset)], out) == 0
+        assert out.getvalue().endswith("1 dead letter(s) replayed\n")
+        assert await handler.next_handled() == doomed, "the replayed event reaches the consumer, which now succeeds"
+    assert handler.calls == [doomed.request_id] * 3  # two failed tries, then the replay
+    await dead_letters(settings, expected=1)  # handled this time: nothing new was parked
+
+
+def test_the_dead_letter_command_refuses_a_topic_that_is_not_a_dead_letter_topic(capsys):
+    assert dlt.main(["--bootstrap", "127.0.0.1:1", "show", "intake.help-requests.v1", "0"]) == 2
+    assert "is not a dead-letter topic" in capsys.readouterr().err
