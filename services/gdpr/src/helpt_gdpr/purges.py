@@ -8,12 +8,12 @@ when, with what counts, and which are missing.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID, uuid4
 
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -52,19 +52,18 @@ class Purges:
         """GDPR art. 17 for one subject: destroy the key, forget the actions, tell every service."""
         if not who.has(Scope.GDPR_ERASE):
             raise Denied(403, f"role {who.role.value} may not erase")
-        keys = await self._keeper.custody.destroy_subject(who.tenant, subject_id)
-        actions = await self._keeper.actions.forget_subject(who.tenant, subject_id)
-        exports = (await self._access.delete_many({"tenant": who.tenant, "subject_ids": subject_id})).deleted_count
-        purge_id = uuid4()
-        await self._keeper.audit.append(who.tenant, "subject-erasure", "done", actor=who.sub, role=who.role.value,
-                                        subject_id=subject_id, purge_id=purge_id, keys_destroyed=keys)
-        return await self._announce(
-            SubjectErasureRequested(tenant=who.tenant, purge_id=purge_id, subject_id=subject_id, subject_kind=kind),
-            PurgeScope.SUBJECT, who, {"data_keys": keys, "actions": actions, "subject_access": exports},
-        )
+        command = SubjectErasureRequested(tenant=who.tenant, purge_id=uuid4(), subject_id=subject_id, subject_kind=kind)
+        await self._record(command, PurgeScope.SUBJECT, who)
+        return await self._carry_out(command.tenant, command.purge_id)
 
     async def approve_crisis_end(self, who: Principal, tenant: str) -> dict[str, Any]:
-        """One crisis lead's approval; the second, by another person within the window, purges the tenant."""
+        """One crisis lead's approval; the second, by another person within the window, purges the tenant.
+
+        Who approved, and who turns two approvals into the purge, are decided by unique inserts
+        (an approval per lead; the tenant's tombstone), never by a conditional update: the store
+        does not apply those atomically (docs/adr/0009). A double click is one approval; two
+        second approvals at once start one purge.
+        """
         if who.role is not Role.CRISIS_LEAD or who.tenant != tenant:
             raise Denied(403, "only a crisis lead of this tenant may approve the end of the crisis")
         if await self._tombstones.find_one({"_id": tenant}):
@@ -72,72 +71,87 @@ class Purges:
         if tenant not in self._tenants and await self._keeper.custody.count(tenant) == 0:
             raise Denied(404, "unknown tenant")
         now = now_ms()
-        cutoff = now - self._window
         # Approvals older than the window no longer count: start afresh.
-        await self._approvals.delete_one({"_id": tenant, "opened_at": {"$lt": cutoff}})
-        already = await self._approvals.find_one({"_id": tenant, "approvals.by": who.sub})
+        await self._approvals.delete_many({"tenant": tenant, "at": {"$lt": now - self._window}})
         try:
-            pending = None if already else await self._approvals.find_one_and_update(
-                {"_id": tenant, "approvals.by": {"$ne": who.sub}},
-                {"$push": {"approvals": {"by": who.sub, "at": now}}, "$inc": {"count": 1}, "$setOnInsert": {"opened_at": now}},
-                upsert=True, return_document=ReturnDocument.AFTER,
-            )
-        except DuplicateKeyError:  # the same person approving twice at once: the upsert collides
-            pending = None
-        if pending is None:
-            raise Denied(409, "this crisis lead already approved; the second approval must come from another crisis lead")
+            await self._approvals.insert_one({"_id": f"{tenant}:{who.sub}", "tenant": tenant, "by": who.sub, "at": now})
+        except DuplicateKeyError:
+            raise Denied(409, "this crisis lead already approved; the second approval must come from another crisis lead") from None
+        approvals = [a async for a in self._approvals.find({"tenant": tenant}).sort("at", 1)]
         await self._keeper.audit.append(tenant, "crisis-end-approval", "recorded", actor=who.sub, role=who.role.value,
-                                        approvals=pending["count"])
-        if pending["count"] < 2:
-            return {"tenant": tenant, "status": "awaiting-second-approval", "approvals": pending["count"],
-                    "expires_at": (pending["opened_at"] + self._window).isoformat()}
-        # Exactly one caller turns the approvals into a purge, however many approve at once.
-        claimed = await self._approvals.find_one_and_delete({"_id": tenant, "count": {"$gte": 2}})
-        if claimed is None:
-            raise Denied(409, "the purge is already under way")
-        return await self._purge_tenant(who, tenant, approvals=claimed["count"])
+                                        approvals=len(approvals))
+        if len(approvals) < 2:
+            return {"tenant": tenant, "status": "awaiting-second-approval", "approvals": len(approvals),
+                    "expires_at": (approvals[0]["at"] + self._window).isoformat()}
+        command = CrisisPurgeRequested(tenant=tenant, purge_id=uuid4(), approvals=len(approvals))
+        try:  # exactly one caller turns the approvals into a purge, however many approve at once
+            await self._tombstones.insert_one({"_id": tenant, "purge_id": command.purge_id, "purged_at": now_ms()})
+        except DuplicateKeyError:
+            raise Denied(409, "the purge is already under way") from None
+        await self._record(command, PurgeScope.TENANT, who)
+        await self._approvals.delete_many({"tenant": tenant})
+        return await self._carry_out(tenant, command.purge_id)
 
-    async def _purge_tenant(self, who: Principal, tenant: str, approvals: int) -> dict[str, Any]:
-        purge_id = uuid4()
-        await self._tombstones.insert_one({"_id": tenant, "purge_id": purge_id, "purged_at": now_ms()})
-        keys, tenant_key_existed = await self._keeper.custody.destroy_tenant(tenant)
-        actions = await self._keeper.actions.forget_tenant(tenant)
-        exports = (await self._access.delete_many({"tenant": tenant})).deleted_count
-        await self._keeper.audit.append(tenant, "crisis-purge", "done", actor=who.sub, role=who.role.value,
-                                        purge_id=purge_id, keys_destroyed=keys, tenant_key_destroyed=tenant_key_existed)
-        return await self._announce(CrisisPurgeRequested(tenant=tenant, purge_id=purge_id, approvals=approvals),
-                                    PurgeScope.TENANT, who, {"data_keys": keys, "tenant_key": int(tenant_key_existed), "actions": actions,
-                                     "subject_access": exports})
-
-    async def _announce(self, command: Event, scope: PurgeScope, who: Principal, own_counts: dict[str, int]) -> dict[str, Any]:
+    async def _record(self, command: Event, scope: PurgeScope, who: Principal) -> None:
+        """Keep the command before anything is destroyed: a crash from here on is finished by `carry_out_pending`."""
         record = {
             "_id": command.purge_id, "tenant": command.tenant, "scope": scope.value, "requested_by": who.sub,
-            "requested_at": now_ms(), "expected": [s.value for s in RECEIVERS], "receipts": {},
-            "gdpr": own_counts, "announced": False,
+            "requested_role": who.role.value, "requested_at": now_ms(), "expected": [s.value for s in RECEIVERS],
+            "receipts": {}, "gdpr": {}, "destroyed": False, "announced": False,
+            "command": {"type": type(command).__name__, "body": command.model_dump(mode="json")},
         }
         if scope is PurgeScope.SUBJECT:
             record["subject_id"] = command.subject_id
-        # The command itself is kept with the record: if Kafka is down now, `announce_pending`
-        # sends it later. The keys are already gone either way.
-        record["command"] = {"type": type(command).__name__, "body": command.model_dump(mode="json")}
         await self._purges.insert_one(record)
-        try:
-            await self._announce_now(command)
-        except Exception as exc:  # noqa: BLE001 — not announced yet is a state, not an error
-            log.warning("purge not announced yet; it will be retried", purge_id=str(command.purge_id), error=type(exc).__name__)
-        return await self.report(command.tenant, command.purge_id)
 
-    async def _announce_now(self, command: Event) -> None:
-        await self._publish(command)
-        await self._purges.update_one({"_id": command.purge_id}, {"$set": {"announced": True}})
+    async def _carry_out(self, tenant: str, purge_id: UUID) -> dict[str, Any]:
+        """Destroy (if not done yet), then announce (if not done yet); the report. Safe to repeat."""
+        record = await self._purges.find_one({"_id": purge_id})
+        command = _COMMANDS[record["command"]["type"]].model_validate(record["command"]["body"])
+        if not record.get("destroyed", True):  # records from before this field were destroyed first
+            await self._destroy(command, record)
+        if not record["announced"]:
+            try:
+                await self._publish(command)
+                await self._purges.update_one({"_id": purge_id}, {"$set": {"announced": True}})
+            except Exception as exc:  # noqa: BLE001 — not announced yet is a state, not an error
+                log.warning("purge not announced yet; it will be retried", purge_id=str(purge_id), error=type(exc).__name__)
+        return await self.report(tenant, purge_id)
+
+    async def _destroy(self, command: Event, record: dict[str, Any]) -> None:
+        """Keys first: once gone, every sealed copy anywhere is unreadable. Each step destroys what is left,
+        so a second run after a crash finishes the first (its counts are what that run found)."""
+        tenant, actor = command.tenant, {"actor": record["requested_by"], "role": record.get("requested_role", "")}
+        if isinstance(command, SubjectErasureRequested):
+            keys = await self._keeper.custody.destroy_subject(tenant, command.subject_id)
+            counts = {"data_keys": keys, "actions": await self._keeper.actions.forget_subject(tenant, command.subject_id),
+                      "subject_access": (await self._access.delete_many({"tenant": tenant, "subject_ids": command.subject_id})).deleted_count}
+            await self._keeper.audit.append(tenant, "subject-erasure", "done", **actor, subject_id=command.subject_id,
+                                            purge_id=command.purge_id, keys_destroyed=keys)
+        else:
+            keys, tenant_key_existed = await self._keeper.custody.destroy_tenant(tenant)
+            counts = {"data_keys": keys, "tenant_key": int(tenant_key_existed),
+                      "actions": await self._keeper.actions.forget_tenant(tenant),
+                      "subject_access": (await self._access.delete_many({"tenant": tenant})).deleted_count}
+            await self._keeper.audit.append(tenant, "crisis-purge", "done", **actor, purge_id=command.purge_id,
+                                            keys_destroyed=keys, tenant_key_destroyed=tenant_key_existed)
+        await self._purges.update_one({"_id": command.purge_id},
+                                      {"$set": {"destroyed": True}, "$inc": {f"gdpr.{k}": v for k, v in counts.items()}})
 
     async def announce_pending(self) -> int:
-        """Send every erasure or purge an outage left unannounced; how many were sent."""
+        """Finish every erasure or purge a crash or an outage left half-done; how many were announced now.
+
+        A tombstoned tenant without its purge record (a crash between the two inserts) gets its record first."""
+        async for tombstone in self._tombstones.find({}):
+            if await self._purges.find_one({"_id": tombstone["purge_id"]}, {"_id": 1}) is None:
+                command = CrisisPurgeRequested(tenant=tombstone["_id"], purge_id=tombstone["purge_id"], approvals=2)
+                with contextlib.suppress(DuplicateKeyError):
+                    await self._record(command, PurgeScope.TENANT, Principal(sub="gdpr-recovery", role=Role.SERVICE,
+                                                                             tenant=tombstone["_id"]))
         sent = 0
-        async for record in self._purges.find({"announced": False}):
-            command = _COMMANDS[record["command"]["type"]].model_validate(record["command"]["body"])
-            await self._announce_now(command)
-            sent += 1
+        async for record in self._purges.find({"$or": [{"announced": False}, {"destroyed": False}]}):
+            report = await self._carry_out(record["tenant"], record["_id"])
+            sent += report["announced"]
         return sent
 
     async def record_receipt(self, receipt: PurgeCompleted) -> None:
