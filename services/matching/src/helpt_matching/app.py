@@ -14,10 +14,11 @@ from helpt_platform.kafka import publish_event
 from helpt_platform.purge import gdpr_command_router
 from helpt_platform.service import Runtime, create_service_app, every
 from helpt_matching.api import router
+from helpt_matching.needs import NeedsMatcher
+from helpt_matching.needs_api import router as needs_router
 from helpt_matching.areas import load_areas
 from helpt_matching.consumers import matching_router
 from helpt_matching.links import OfferLinks
-from helpt_matching.offers import Matcher
 from helpt_matching.outbox import Relay
 from helpt_matching.projections import Projections
 from helpt_matching.settings import MatchingSettings
@@ -29,7 +30,7 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
     built: dict[str, object] = {}
     areas = functools.cache(load_areas)
 
-    def parts(runtime: Runtime) -> tuple[Projections, Matcher, Relay]:
+    def parts(runtime: Runtime) -> tuple[Projections, NeedsMatcher, Relay]:
         # The store and broker exist once the lifespan has started; built on first use.
         if not built:
             async def publish(event: Event, envelope: Envelope, topic: str) -> object:
@@ -38,9 +39,10 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
 
             projections = Projections(runtime.db)
             relay = Relay(projections.claims, publish)
-            built["parts"] = projections, Matcher(runtime.db, projections, areas, relay.wake,
-                                                  per_round=settings.offers_per_round,
-                                                  offer_ttl=dt.timedelta(seconds=settings.offer_ttl_s)), relay
+            built["parts"] = projections, NeedsMatcher(runtime.db, projections, areas, relay.wake,
+                                                       per_round=settings.offers_per_round,
+                                                       offer_ttl=dt.timedelta(seconds=settings.offer_ttl_s),
+                                                       spare_offers=settings.need_spare_offers), relay
         return built["parts"]  # type: ignore[return-value]
 
     async def clock(runtime: Runtime) -> None:
@@ -54,11 +56,12 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
         title="Helpt matching",
         description="Matches help requests with approved volunteers by area, task, language and competence.",
         kafka_consumers=[gdpr_command_router, matching_router(parts)],
-        http_routers=[router],
+        http_routers=[router, needs_router],
         background=[every(settings.expiry_interval_s, clock), relay_job],
     )
     app.state.settings = settings
     app.state.matcher = lambda: parts(app.state.runtime)[1]
+    app.state.areas = areas
     app.state.links = functools.cache(
         lambda: OfferLinks(local_secret(settings.link_secret_file), dt.timedelta(hours=settings.link_ttl_hours)))
     app.state.token_verifier = functools.cache(settings.token_verifier)

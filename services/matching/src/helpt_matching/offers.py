@@ -96,8 +96,12 @@ class Matcher:
 
     # -- offering -----------------------------------------------------------------------------
 
-    async def offer_round(self, tenant: str, request_id: UUID, now: dt.datetime) -> list[dict[str, Any]]:
-        """Offer an open, unmatched request without open offers to the next few volunteers; the offers made."""
+    async def offer_round(self, tenant: str, request_id: UUID, now: dt.datetime,
+                          preferred: Candidate | None = None) -> list[dict[str, Any]]:
+        """Offer an open, unmatched request without open offers to the next few volunteers; the offers made.
+
+        `preferred` (the batch assignment's choice, docs/adr/0012) is offered first when not offered this request before.
+        """
         await self.ready()
         request = await self._projections.request(tenant, request_id)
         if request is None or not request.get("open") or await self.matched(request_id):
@@ -105,7 +109,12 @@ class Matcher:
         earlier = [o async for o in self.offers.find({"request_id": request_id})]
         if any(o["status"] == Status.OPEN for o in earlier):
             return []
-        chosen = await self._candidates(tenant, request, {o["volunteer_id"] for o in earlier}, now)
+        offered = {o["volunteer_id"] for o in earlier}
+        chosen = await self._candidates(tenant, request, offered, now)
+        # The batch choice goes first, unless continuity or the partner's network already put someone first.
+        personal_tie = bool(chosen) and (chosen[0].helped_before or chosen[0].in_network)
+        if preferred is not None and preferred.volunteer_id not in offered and not personal_tie:
+            chosen = [preferred, *(c for c in chosen if c.volunteer_id != preferred.volunteer_id)][: self._per_round]
         if not chosen:
             return []
         round_no = max((o["round"] for o in earlier), default=0) + 1
@@ -353,9 +362,18 @@ class Matcher:
             else:
                 await self.settle(offer)  # ended by an answer whose writer was interrupted
         for tenant in tenants:
-            for request in await self._projections.open_requests(tenant):
-                await self.offer_round(tenant, request["_id"], now)
+            await self.offer_waiting(tenant, now)
         return expired
+
+    async def offer_waiting(self, tenant: str, now: dt.datetime) -> None:
+        """Offer every open, unmatched request without open offers, each first to the volunteer `plan` chose for it."""
+        preferred = await self.plan(tenant, now)
+        for request in await self._projections.open_requests(tenant):
+            await self.offer_round(tenant, request["_id"], now, preferred=preferred.get(request["_id"]))
+
+    async def plan(self, tenant: str, now: dt.datetime) -> dict[Any, Candidate]:
+        """The volunteer to offer each waiting request first; none here (`helpt_matching.needs` assigns them jointly)."""
+        return {}
 
 
 def cancellation(volunteer: dict[str, Any] | None) -> MatchCancellationReason:

@@ -25,6 +25,8 @@ class MatchingSettings(ServiceSettings):
     offer_ttl_s: float = Field(default=7200, gt=0, le=7 * 86400, description="How long an offer stays open before it rotates.")
     expiry_interval_s: float = Field(default=30, gt=0, le=3600,
                                      description="How often lapsed offers are expired and waiting requests offered again.")
+    need_spare_offers: int = Field(default=0, ge=0, le=50,
+                                   description="Offers a collective need gets beyond its open places (the first accepts fill them).")
     relay_interval_s: float = Field(default=1.0, gt=0, le=60, description="How often pending match events are (re)published.")
     link_secret_file: Path = Field(default=Path(".state/local/matching-links.secret"),
                                    description="Secret that signs offer links (created on first use).")
