@@ -49,6 +49,7 @@ contracts: $(UV)  ## regenerate contracts/schemas and contracts/asyncapi.json af
 messages: $(UV)  ## refresh the page catalogues after changing a text; NEW=de starts a new language
 	@$(UV) run --locked python -m helpt_intake.messages $(if $(NEW),--new $(NEW))
 	@$(UV) run --locked python -m helpt_screening.i18n
+	@$(UV) run --locked python -m helpt_matching.i18n
 
 ROLE   ?= operator
 TENANT ?= leuven

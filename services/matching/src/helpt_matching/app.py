@@ -17,6 +17,10 @@ from helpt_matching.api import router
 from helpt_matching.needs import NeedsMatcher
 from helpt_matching.needs_api import router as needs_router
 from helpt_matching.areas import load_areas
+from helpt_matching.backoffice import Backoffice
+from helpt_matching.backoffice_api import backoffice_api
+from helpt_matching.backoffice_messages import RecordedMessages
+from helpt_matching.backoffice_pages import backoffice_pages
 from helpt_matching.consumers import matching_router
 from helpt_matching.links import OfferLinks
 from helpt_matching.outbox import Relay
@@ -56,7 +60,7 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
         title="Helpt matching",
         description="Matches help requests with approved volunteers by area, task, language and competence.",
         kafka_consumers=[gdpr_command_router, matching_router(parts)],
-        http_routers=[router, needs_router],
+        http_routers=[router, needs_router, backoffice_api, backoffice_pages],
         background=[every(settings.expiry_interval_s, clock), relay_job],
     )
     app.state.settings = settings
@@ -65,4 +69,9 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
     app.state.links = functools.cache(
         lambda: OfferLinks(local_secret(settings.link_secret_file), dt.timedelta(hours=settings.link_ttl_hours)))
     app.state.token_verifier = functools.cache(settings.token_verifier)
+    if not hasattr(app.state, "messenger"):
+        # Until the Messenger is merged: record what the back office asks to send (backoffice_messages).
+        app.state.messenger = functools.cache(lambda: RecordedMessages(app.state.runtime.db, parts(app.state.runtime)[0]))
+    app.state.backoffice = functools.cache(lambda: Backoffice(app.state.runtime.db, *parts(app.state.runtime)[:2], areas,
+                                                              lambda: app.state.messenger(), settings))
     return app

@@ -35,6 +35,7 @@ from helpt_contracts.events import (
     MatchDeclineReason,
     MatchProposed,
 )
+from helpt_platform.auth import Refusal
 from helpt_platform.claims import claim
 from helpt_platform.logs import get_logger
 from helpt_matching.areas import Areas
@@ -374,6 +375,70 @@ class Matcher:
     async def plan(self, tenant: str, now: dt.datetime) -> dict[Any, Candidate]:
         """The volunteer to offer each waiting request first; none here (`helpt_matching.needs` assigns them jointly)."""
         return {}
+    # -- the coordinators' back office (new methods: manual match and override) ----------------
+
+    async def assign(self, tenant: str, request_id: UUID, volunteer_id: UUID, actor: str, reason: str,
+                     now: dt.datetime) -> dict[str, Any]:
+        """A coordinator's manual match: `volunteer_id` gets the open, unmatched request as an accepted match at once.
+
+        Decided by the same `winner:<request>` claim as a volunteer's accept (so a manual match and an accept
+        cannot both win), carrying `MatchProposed` and `MatchAccepted`; other open offers end as taken.
+        Refusal 404 for an unknown request or volunteer, 409 when the request is closed or matched already
+        or the volunteer may not be offered this task. The match document as written.
+        """
+        await self.ready()
+        request = await self._projections.request(tenant, request_id)
+        volunteer = await self._projections.volunteer(tenant, volunteer_id)
+        if request is None or volunteer is None:
+            raise Refusal(404, "no such request" if request is None else "no such volunteer")
+        if not request.get("open"):
+            raise Refusal(409, "the request is closed")
+        distance = reach(request, volunteer, self._areas(tenant))
+        if distance is None:
+            raise Refusal(409, "the volunteer may not be offered this request (screening, task, language, reach)")
+        if await self.matched(request_id):
+            raise Refusal(409, "the request is matched already")
+        earlier = [o async for o in self.offers.find({"request_id": request_id}, {"round": 1})]
+        match = {"_id": uuid4(), "tenant": tenant, "request_id": request_id, "volunteer_id": volunteer_id,
+                 "subject_ids": [*request["subject_ids"], *volunteer["subject_ids"][:1]], "task": request["task"],
+                 "organisation": request.get("organisation"), "round": max((o["round"] for o in earlier), default=0) + 1,
+                 "distance_km": round(distance, 2), "created_at": now, "expires_at": now + self._ttl,
+                 "status": Status.ACCEPTED.value, "accepted_at": now, "assigned_by": actor}
+        proposed = MatchProposed(**_ids(match), task=match["task"], distance_km=match["distance_km"],
+                                 offer_round=match["round"], expires_at=match["expires_at"])
+        if not await claim(self.claims, f"winner:{request_id}", tenant=tenant, subject_ids=match["subject_ids"],
+                           match_id=match["_id"], assigned_by=actor, reason=reason,
+                           **outbox(proposed, MatchAccepted(**_ids(match)))):
+            raise Refusal(409, "the request is matched already")
+        await self.offers.insert_one(match)
+        self._wake()
+        log.info("match assigned by a coordinator", match_id=str(match["_id"]), request_id=str(request_id))
+        async for other in self.offers.find({"request_id": request_id, "status": Status.OPEN.value}):
+            await self._end(other, Status.TAKEN, MatchDeclineReason.TAKEN_BY_ANOTHER)
+        # As after an accept: a cancellation or suspension that came in while this was deciding ends the match.
+        request = await self._projections.request(tenant, request_id)
+        volunteer = await self._projections.volunteer(tenant, volunteer_id)
+        if not (request and request.get("open")):
+            await self.call_off(match, MatchCancellationReason.REQUEST_CANCELLED)
+        elif not (volunteer and volunteer.get("eligible")):
+            await self.call_off(match, cancellation(volunteer))
+        return match
+
+    async def override(self, tenant: str, match_id: UUID) -> dict[str, Any]:
+        """A coordinator calls off an accepted match (`MatchCancelled`, coordinator-override); the request is open again.
+
+        Refusal 404 for an unknown match, 409 when it is not the request's accepted match (any more).
+        """
+        await self.ready()
+        match = await self.offer(tenant, match_id)
+        if match is None:
+            raise Refusal(404, "no such match")
+        winner = await self.claims.find_one({"_id": f"winner:{match['request_id']}"}, {"match_id": 1})
+        if match["status"] != Status.ACCEPTED.value or winner is None or winner.get("match_id") != match_id:
+            raise Refusal(409, "this is not the request's accepted match")
+        if not await self.call_off(match, MatchCancellationReason.COORDINATOR_OVERRIDE):
+            raise Refusal(409, "this match was ended already")
+        return match
 
 
 def cancellation(volunteer: dict[str, Any] | None) -> MatchCancellationReason:

@@ -32,3 +32,11 @@ class MatchingSettings(ServiceSettings):
                                    description="Secret that signs offer links (created on first use).")
     link_ttl_hours: float = Field(default=168, gt=0, le=2160,
                                   description="How long an offer link opens (the volunteer marks the task done through it).")
+    idle_after_days: float = Field(default=7, ge=0, le=365,
+                                   description="Back office: an eligible volunteer offered nothing for this long is listed as idle.")
+    stale_after_hours: float = Field(default=4, ge=0, le=24 * 30,
+                                     description="Back office: an open request without a match for this long is listed as stale "
+                                                 "(keep it equal to intake's HELPT_INTAKE_CALL_BACK_AFTER_HOURS).")
+    partner_quotas: dict[str, int] = Field(default_factory=dict,
+                                           description='Back office: matches each partner organisation may hold at once, as JSON, '
+                                                       'e.g. {"woonzorg-leuven": 40}; an organisation not named has no quota.')
