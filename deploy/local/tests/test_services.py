@@ -73,3 +73,35 @@ def test_crashing_service_is_named_with_its_log(tmp_path: Path, fake_modules: Pa
     finally:
         services.stop(planned, state)
     assert not (state / "broken.pid").exists()
+
+
+def test_the_mail_catcher_runs_beside_the_services_and_matching_sends_to_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+    import os
+    import smtplib
+    import urllib.request
+    from email.message import EmailMessage
+
+    monkeypatch.setenv("HELPT_MAILCATCHER_HTTP_PORT", str(free_port()))
+    monkeypatch.setenv("HELPT_MAILCATCHER_SMTP_PORT", str(free_port()))
+    monkeypatch.delenv("HELPT_MATCHING_PUBLIC_URL", raising=False)
+    state = tmp_path / "state"
+    catcher = services.mail_catcher(state)
+    matching = next(s for s in services.plan(state) if s.name == "matching")
+    env = services.service_env(matching, "127.0.0.1:1", "mongodb://127.0.0.1:1/", state)
+    assert (env["HELPT_MATCHING_SMTP_HOST"], env["HELPT_MATCHING_SMTP_PORT"]) == ("127.0.0.1", os.environ["HELPT_MAILCATCHER_SMTP_PORT"])
+    assert env["HELPT_MATCHING_PUBLIC_URL"] == matching.url
+
+    services.start([catcher], state, "127.0.0.1:1", "mongodb://127.0.0.1:1/")
+    try:
+        services.wait_ready([catcher], deadline_s=30)
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"] = "no-reply@helpt.local", "someone@example.org", "Can you help?"
+        mail.set_content("http://127.0.0.1:8002/m/abc")
+        with smtplib.SMTP("127.0.0.1", services.catcher_smtp_port(), timeout=10) as smtp:
+            smtp.send_message(mail)
+        with urllib.request.urlopen(f"{catcher.url}/api/messages", timeout=5) as answer:
+            assert [m["subject"] for m in json.load(answer)] == ["Can you help?"]
+    finally:
+        services.stop([catcher], state)
+    assert [p.name for p in (state / "mail").iterdir()] == ["000001.eml"]

@@ -120,6 +120,7 @@ def allowed_cases(w: World):
         ("dpo/subject access", w.token(Role.DPO), "requester", Purpose.SUBJECT_ACCESS, ActionKind.SUBJECT, "requester", EVERYTHING),
         ("matching/offer", w.token(Role.SERVICE, sub="matching"), "volunteer", Purpose.VOLUNTEER_OFFER, ActionKind.SUBJECT, "volunteer", {F.NAME, F.EMAIL, F.PHONE}),
         ("intake/open request", w.token(Role.SERVICE, sub="intake"), "requester", Purpose.CASE_FOLLOW_UP, ActionKind.REQUEST, "request", {F.NAME, F.PHONE, F.EMAIL}),
+        ("matching/reminder to a requester", w.token(Role.SERVICE, sub="matching"), "requester", Purpose.CASE_FOLLOW_UP, ActionKind.REQUEST, "request", {F.EMAIL}),
     ]
 
 
@@ -159,6 +160,9 @@ def forbidden_cases(w: World):
         ("operator: a request as the mail action", w.token(Role.OPERATOR), "requester", Purpose.MAIL_TRIAGE, ActionKind.REQUEST, "request", {F.NOTE}, 403),
         ("coordinator: no mail triage", w.token(Role.COORDINATOR), "sender", Purpose.MAIL_TRIAGE, ActionKind.MAIL, "mail", {F.NAME}, 403),
         ("intake service: request cancelled", w.token(Role.SERVICE, sub="intake"), "requester", Purpose.CASE_FOLLOW_UP, ActionKind.REQUEST, "closed_request", {F.PHONE}, 403),
+        ("matching service: reminder for a cancelled request", w.token(Role.SERVICE, sub="matching"), "requester", Purpose.CASE_FOLLOW_UP, ActionKind.REQUEST, "closed_request", {F.EMAIL}, 403),
+        ("matching service: reminder to someone outside the request", w.token(Role.SERVICE, sub="matching"), "stranger", Purpose.CASE_FOLLOW_UP, ActionKind.REQUEST, "request", {F.EMAIL}, 403),
+        ("matching service: a requester's phone or name", w.token(Role.SERVICE, sub="matching"), "requester", Purpose.CASE_FOLLOW_UP, ActionKind.REQUEST, "request", {F.PHONE, F.NAME}, 403),
         ("matching service: offer to a non-volunteer", w.token(Role.SERVICE, sub="matching"), "requester", Purpose.VOLUNTEER_OFFER, ActionKind.SUBJECT, "requester", {F.EMAIL}, 403),
         ("screening service: no declared purpose", w.token(Role.SERVICE, sub="screening"), "volunteer", Purpose.VOLUNTEER_OFFER, ActionKind.SUBJECT, "volunteer", {F.EMAIL}, 403),
         ("citizen: no reveal at all", w.token(Role.CITIZEN), "requester", Purpose.CASE_FOLLOW_UP, ActionKind.REQUEST, "request", {F.PHONE}, 403),

@@ -26,7 +26,8 @@ from helpt_contracts.events import (
     VolunteerGuidelinesConfirmed,
     VolunteerRejected,
 )
-from helpt_contracts.examples import help_requested, volunteer_registered
+from helpt_contracts.examples import help_requested, sealed, volunteer_registered
+from helpt_contracts.sealed import PersonalField
 from helpt_contracts.roles import Role
 from helpt_matching.i18n import missing, translations
 from helpt_platform.auth import issue_token
@@ -246,7 +247,7 @@ def test_idle_volunteers_and_stale_requests_are_told_once_a_day_however_often_th
     busy_events, busy_id = volunteer()
     service.publish(*idle_events, *busy_events)
     eligible(service, 2)
-    request = dog_walk()
+    request = dog_walk(personal={PersonalField.NAME: sealed(), PersonalField.EMAIL: sealed()})  # reachable by e-mail
     service.publish(request)
     service.wait_offers(request.request_id, lambda o: len(o) == 1, "the dog walker's offer")
 
@@ -266,10 +267,11 @@ def test_idle_volunteers_and_stale_requests_are_told_once_a_day_however_often_th
     assert (second.status_code, second.json()["queued"], second.json()["already_asked_today"]) == (200, False, True)
     assert service.client.post(f"{API}/volunteers/{uuid.uuid4()}/still-needed", headers=bearer(service)).status_code == 404
 
-    told = documents(service, "message_requests", {"kind": "still-needed"})
-    assert [(m["volunteer_id"], m["actor"]) for m in told] == [(idle_id, "coordinator-1")]
-    reminded = documents(service, "message_requests", {"kind": "remind-requester"})
-    assert [m["request_id"] for m in reminded] == [request.request_id]
+    # The Messenger's queue (helpt_matching.messages) holds one of each, whatever the clicks.
+    told = documents(service, "messages", {"kind": "still_needed"})
+    assert [(m["volunteer_id"], m["requested_by"]) for m in told] == [(idle_id, "coordinator-1")]
+    reminded = documents(service, "messages", {"kind": "reminder"})
+    assert [(m["request_id"], m["requested_by"]) for m in reminded] == [(request.request_id, "coordinator-1")]
 
 
 def test_pools_count_eligible_volunteers_per_area_task_and_language(matching):

@@ -97,9 +97,12 @@ def cmd_up(state_dir: Path) -> int:
 
 
 def _print_table(running: Sequence[services.Service], bootstrap: str, mongodb_url: str, log_dir: Path) -> None:
-    rows = [(s.name, f"{s.url}  (API docs: {s.url}/docs)") for s in running]
+    rows = [(s.name, f"{s.url}  (API docs: {s.url}/docs)") for s in running if s.name != "mailcatcher"]
     if services.smtp_port() and any(s.name == "intake" for s in running):
         rows.append(("mail", f"smtp://127.0.0.1:{services.smtp_port()}  (intake; send to {services.DEFAULT_HELP_ADDRESS})"))
+    catcher = next((s for s in running if s.name == "mailcatcher"), None)
+    if catcher:
+        rows.append(("mail out", f"{catcher.url}/  (every message Helpt sends, caught; SMTP 127.0.0.1:{services.catcher_smtp_port()})"))
     rows += [("kafka", bootstrap), ("mongodb", redact_url(mongodb_url)), ("logs", str(log_dir))]
     width = max(len(name) for name, _ in rows)
     print("Helpt is running:")
@@ -113,13 +116,15 @@ def _print_table(running: Sequence[services.Service], bootstrap: str, mongodb_ur
 
 def cmd_run(state_dir: Path, deadline_s: float = services.READY_DEADLINE_S) -> int:
     control.down(state_dir)
-    planned = services.plan(state_dir)
+    planned = [services.mail_catcher(state_dir), *services.plan(state_dir)]
     busy = [f"{s.port} ({s.name})" for s in planned if not port_is_free(s.port)]
+    if not port_is_free(services.catcher_smtp_port()):
+        busy.append(f"{services.catcher_smtp_port()} (mail catcher SMTP)")
     if services.smtp_port() and not port_is_free(services.smtp_port()):
         busy.append(f"{services.smtp_port()} (intake mail)")
     if busy:
         raise StackError(f"Service port(s) already in use: {', '.join(busy)}; "
-                         "set HELPT_<NAME>_HTTP_PORT (HELPT_INTAKE_SMTP_PORT for mail) to choose others.")
+                         "set HELPT_<NAME>_HTTP_PORT (HELPT_INTAKE_SMTP_PORT, HELPT_MAILCATCHER_SMTP_PORT for mail) to choose others.")
     # Servers named in the environment are used as they are; otherwise the local stack runs.
     external = external_servers()
     stack = None if external else LocalStack(state_dir)

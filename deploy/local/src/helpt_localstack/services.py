@@ -1,4 +1,4 @@
-"""The four Helpt services as child processes of `python -m helpt_localstack run`."""
+"""The four Helpt services, and the mail catcher their messages go to, as child processes of `python -m helpt_localstack run`."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ DEFAULT_PORTS: Mapping[str, int] = {
 }
 DEFAULT_SMTP_PORT = 2525  # intake's SMTP endpoint for the help addresses
 DEFAULT_HELP_ADDRESS = "help@leuven.helpt.local"
+DEFAULT_CATCHER_HTTP_PORT = 8025  # the mail catcher's pages: every message matching sends, delivered to nobody
+DEFAULT_CATCHER_SMTP_PORT = 1025
 READY_DEADLINE_S = 60.0
 STOP_TIMEOUT_S = 15.0
 
@@ -56,6 +58,18 @@ def smtp_port() -> int:
     return env_port("HELPT_INTAKE_SMTP_PORT", DEFAULT_SMTP_PORT)
 
 
+def catcher_smtp_port() -> int:
+    """Where the local mail catcher takes the services' outgoing mail; HELPT_MAILCATCHER_SMTP_PORT overrides."""
+    return env_port("HELPT_MAILCATCHER_SMTP_PORT", DEFAULT_CATCHER_SMTP_PORT)
+
+
+def mail_catcher(state_dir: Path) -> Service:
+    """The local SMTP capture server (helpt_platform.mailcatcher); HELPT_MAILCATCHER_HTTP_PORT overrides its page port."""
+    port = env_port("HELPT_MAILCATCHER_HTTP_PORT", DEFAULT_CATCHER_HTTP_PORT)
+    managed = Managed("mailcatcher", state_dir / "mailcatcher.pid", state_dir / "logs" / "mailcatcher.log")
+    return Service("mailcatcher", "helpt_platform.mailcatcher", port, managed)
+
+
 def service_env(service: Service, bootstrap_servers: str, mongodb_url: str, state_dir: Path,
                 gdpr_url: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
@@ -64,6 +78,12 @@ def service_env(service: Service, bootstrap_servers: str, mongodb_url: str, stat
     prefix = f"HELPT_{service.name.upper()}_HTTP"
     if service.name == "intake":
         env.update({"HELPT_INTAKE_SMTP_PORT": str(smtp_port()), "HELPT_INTAKE_SMTP_HOST": "127.0.0.1"})
+    if service.name == "matching":  # its messages go to the local mail catcher; its offer links point at itself
+        env.update({"HELPT_MATCHING_SMTP_HOST": "127.0.0.1", "HELPT_MATCHING_SMTP_PORT": str(catcher_smtp_port())})
+        env.setdefault("HELPT_MATCHING_PUBLIC_URL", service.url)
+    if service.name == "mailcatcher":
+        env.update({"HELPT_MAILCATCHER_SMTP_PORT": str(catcher_smtp_port()),
+                    "HELPT_MAILCATCHER_DIR": os.environ.get("HELPT_MAILCATCHER_DIR", str(state_dir / "mail"))})
     env.update(
         {
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,

@@ -14,8 +14,8 @@ from helpt_platform.settings import ServiceSettings
 
 T = TypeVar("T")
 
-__all__ = ["CHROMIUM_ARGS", "axe_violations", "check_service_skeleton", "chromium", "chromium_path", "eventually", "free_port", "republish",
-           "serve_in_thread", "topic_events", "topic_records"]
+__all__ = ["CHROMIUM_ARGS", "CatcherHandle", "axe_violations", "check_service_skeleton", "chromium", "chromium_path", "eventually",
+           "free_port", "mail_catcher", "republish", "serve_in_thread", "topic_events", "topic_records"]
 
 
 def check_service_skeleton(
@@ -177,3 +177,40 @@ def republish(settings: ServiceSettings, record: Any) -> None:
 
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, send()).result()
+
+
+class CatcherHandle:
+    """A mail catcher for a test: `smtp_port` stays the same across `stop()` and `start()`; `mails()` lists what arrived."""
+
+    def __init__(self, directory: Any) -> None:
+        from helpt_platform.mailcatcher import MailCatcher
+
+        self.catcher = MailCatcher(directory)
+        self.smtp_port = free_port()
+        self.url = ""
+        self._server: Any = None
+
+    def start(self) -> str:
+        self._server = serve_in_thread(self.catcher.app("127.0.0.1", self.smtp_port))
+        self.url = self._server.__enter__()
+        return self.url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.__exit__(None, None, None)
+            self._server = None
+
+    def mails(self, to: str | None = None) -> list[Any]:
+        """The messages caught so far (to one address, if given), oldest first."""
+        return [m for m in self.catcher.mails() if to is None or to in m.recipients]
+
+
+@contextlib.contextmanager
+def mail_catcher(directory: Any = None) -> Iterator[CatcherHandle]:
+    """A running mail catcher (helpt_platform.mailcatcher) for the block: point a service's SMTP port at `smtp_port`."""
+    handle = CatcherHandle(directory)
+    handle.start()
+    try:
+        yield handle
+    finally:
+        handle.stop()

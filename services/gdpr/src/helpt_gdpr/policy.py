@@ -69,6 +69,9 @@ POLICY: tuple[Rule, ...] = (
          ActionKind.SUBJECT, service=ServiceName.MATCHING),
     Rule(Role.SERVICE, Purpose.CASE_FOLLOW_UP, frozenset({F.NAME, F.PHONE, F.EMAIL}), Condition.OPEN_REQUEST,
          ActionKind.REQUEST, service=ServiceName.INTAKE),
+    # Matching mails a waiting requester "we are still looking": the address, nothing else, while the request is open.
+    Rule(Role.SERVICE, Purpose.CASE_FOLLOW_UP, frozenset({F.EMAIL}), Condition.OPEN_REQUEST, ActionKind.REQUEST,
+         service=ServiceName.MATCHING),
 )
 
 

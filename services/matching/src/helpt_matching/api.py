@@ -1,7 +1,7 @@
 """Matching's HTTP: the volunteer's offer page behind a signed link, and the coordinators' JSON view of a request's offers.
 
-Messages are not sent yet (a later increment mails the link); until then a coordinator reads
-each offer's link from `GET /api/v1/matching/requests/{id}/offers` and passes it on.
+Each offer's link reaches the volunteer by e-mail (helpt_matching.messages); a coordinator also sees
+it in `GET /api/v1/matching/requests/{id}/offers`, e.g. to read it out to a volunteer on the phone.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def _status_text(offer: dict[str, Any]) -> str:
 
 @router.get("/api/v1/matching/requests/{request_id}/offers", tags=["coordinator"],
             responses={401: {"description": "No valid token"}, 403: {"description": "Not a coordinator of this municipality"}},
-            summary="A request's offers with their links (role coordinator): until messages are sent, links are passed on from here")
+            summary="A request's offers with their links (role coordinator), e.g. to read one out to a volunteer on the phone")
 async def request_offers(request: Request, request_id: UUID,
                          authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     who = request.app.state.token_verifier().verify(authorization)

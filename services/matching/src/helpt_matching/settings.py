@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from helpt_contracts.roles import ServiceName
@@ -40,3 +40,21 @@ class MatchingSettings(ServiceSettings):
     partner_quotas: dict[str, int] = Field(default_factory=dict,
                                            description='Back office: matches each partner organisation may hold at once, as JSON, '
                                                        'e.g. {"woonzorg-leuven": 40}; an organisation not named has no quota.')
+
+    # -- messages to volunteers and requesters (helpt_matching.messages) --------------------------
+    gdpr_url: str = Field(default="http://127.0.0.1:8003", description="Base URL of the gdpr service (reveals addresses).")
+    messages_interval_s: float = Field(default=5.0, gt=0, le=3600,
+                                       description="How often offers are checked for messages to queue and pending messages sent.")
+    message_max_attempts: int = Field(default=6, ge=1, le=100, description="Sending attempts before a message is marked failed.")
+    message_retry_s: float = Field(default=30.0, gt=0, le=86400,
+                                   description="Wait before the second attempt; doubled after each failure (at most an hour).")
+    time_zone: str = Field(default="Europe/Brussels", description="Time zone of the answer-before times in messages.")
+    smtp_host: str = Field(default="127.0.0.1", description="SMTP server messages are sent through (`make run`: the mail catcher).")
+    smtp_port: int = Field(default=1025, ge=0, le=65535, description="SMTP port; 0 turns e-mail off.")
+    smtp_from: str = Field(default="Helpt <no-reply@helpt.local>", description="From address of every message.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS (required by most providers).")
+    smtp_username: str | None = Field(default=None, description="SMTP user name, when the server wants one.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password, with smtp_username.")
+    smtp_timeout_s: float = Field(default=15.0, gt=0, le=300, description="How long one SMTP conversation may take.")
+    sms_gateway_url: str | None = Field(default=None, description="HTTP SMS gateway (POST JSON {to, text}); unset: no SMS.")
+    sms_gateway_token: SecretStr | None = Field(default=None, description="Bearer token for the SMS gateway.")
