@@ -21,6 +21,8 @@ from helpt_matching.offers import Matcher
 from helpt_matching.outbox import Relay
 from helpt_matching.projections import Projections
 from helpt_matching.settings import MatchingSettings
+from helpt_matching.stats import Statistics
+from helpt_matching.stats_api import router as stats_router
 
 
 def create_app(settings: MatchingSettings | None = None) -> FastAPI:
@@ -43,6 +45,11 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
                                                   offer_ttl=dt.timedelta(seconds=settings.offer_ttl_s)), relay
         return built["parts"]  # type: ignore[return-value]
 
+    def statistics(runtime: Runtime) -> Statistics:
+        if "statistics" not in built:
+            built["statistics"] = Statistics(runtime.db)
+        return built["statistics"]  # type: ignore[return-value]
+
     async def clock(runtime: Runtime) -> None:
         await parts(runtime)[1].tick(settings.tenant_ids, dt.datetime.now(dt.UTC))
 
@@ -53,12 +60,13 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
         settings,
         title="Helpt matching",
         description="Matches help requests with approved volunteers by area, task, language and competence.",
-        kafka_consumers=[gdpr_command_router, matching_router(parts)],
-        http_routers=[router],
+        kafka_consumers=[gdpr_command_router, matching_router(parts, statistics)],
+        http_routers=[router, stats_router],
         background=[every(settings.expiry_interval_s, clock), relay_job],
     )
     app.state.settings = settings
     app.state.matcher = lambda: parts(app.state.runtime)[1]
+    app.state.statistics = lambda: statistics(app.state.runtime)
     app.state.links = functools.cache(
         lambda: OfferLinks(local_secret(settings.link_secret_file), dt.timedelta(hours=settings.link_ttl_hours)))
     app.state.token_verifier = functools.cache(settings.token_verifier)
