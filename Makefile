@@ -12,7 +12,7 @@ PYTHON     ?= python3
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: help run test install chromium contracts messages token audit-verify down clean
+.PHONY: help run test install chromium contracts messages token audit-verify rebuild-matching down clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ token: $(UV)  ## print a local bearer token: make token ROLE=screener [TENANT=le
 
 audit-verify: $(UV)  ## verify a tenant's audit chain: make audit-verify TENANT=leuven (exit 1 names the first broken record)
 	@$(UV) run --locked python -m helpt_gdpr.verify_audit --tenant $(TENANT)
+
+rebuild-matching: $(UV)  ## refold matching's projections and statistics from the topics (stop matching first; see README)
+	@$(UV) run --locked python -m helpt_matching.rebuild
 
 down: $(UV)  ## stop a local stack left running (e.g. after a crash)
 	@$(UV) run --locked python -m helpt_localstack down

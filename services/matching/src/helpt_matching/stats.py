@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from helpt_contracts.envelope import Envelope
 from helpt_contracts.events import Event, HelpRequested, MatchAccepted, VolunteerRegistered
@@ -143,14 +143,13 @@ class Statistics:
         return 0
 
     async def _insert(self, records: list[dict[str, Any]]) -> int:
-        new = 0
-        for record in records:
-            try:
-                await self.records.insert_one(record)
-                new += 1
-            except DuplicateKeyError:
-                pass  # counted already: a redelivery or a rebuild
-        return new
+        try:
+            return len((await self.records.insert_many(records, ordered=False)).inserted_ids)
+        except BulkWriteError as error:
+            # Those counted already (a redelivery, a rebuild) are duplicates; anything else is a real failure.
+            if any(e.get("code") != 11000 for e in error.details.get("writeErrors", [])):
+                raise
+            return error.details.get("nInserted", 0)
 
     async def report(self, tenant: str, *, start: dt.date | None = None, end: dt.date | None = None,
                      idle_days: int = 7, now: dt.datetime | None = None) -> StatsReport:
