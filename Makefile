@@ -12,7 +12,7 @@ PYTHON     ?= python3
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: help run test install chromium contracts messages token audit-verify deadletters down clean
+.PHONY: help run test install chromium contracts messages token audit-verify deadletters rebuild-matching down clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ audit-verify: $(UV)  ## verify a tenant's audit chain: make audit-verify TENANT=
 ARGS ?= list
 deadletters: $(UV)  ## dead letters: make deadletters [ARGS="list | show TOPIC.dlt OFFSET | replay TOPIC.dlt OFFSET|--all"]
 	@$(UV) run --locked python -m helpt_platform.dlt $(ARGS)
+
+rebuild-matching: $(UV)  ## refold matching's projections and statistics from the topics (stop matching first; see README)
+	@$(UV) run --locked python -m helpt_matching.rebuild
 
 down: $(UV)  ## stop a local stack left running (e.g. after a crash)
 	@$(UV) run --locked python -m helpt_localstack down

@@ -62,6 +62,16 @@ def test_an_offer_of_help_is_published_as_a_volunteer_registration(stack):
     assert answer.status_code == 202, answer.text
     registered = [e for _, e in topic_events(settings, VolunteerRegistered.TOPIC) if str(e.volunteer_id) == answer.json()["id"]]
     assert len(registered) == 1 and registered[0].tasks == ["dog-walking"] and registered[0].languages == ["en", "nl"]
+    assert registered[0].form_language is None, "an API client that does not say has no form language"
+
+
+def test_an_api_client_may_say_which_language_its_form_was_in(stack):
+    client, settings, *_ = stack
+    answer = client.post("/api/v1/volunteers", json={**OFFER, "form_language": "fr"})
+    assert answer.status_code == 202, answer.text
+    registered = [e for _, e in topic_events(settings, VolunteerRegistered.TOPIC) if str(e.volunteer_id) == answer.json()["id"]]
+    assert [e.form_language for e in registered] == ["fr"]
+    assert client.post("/api/v1/volunteers", json={**OFFER, "form_language": "French"}).status_code == 422
 
 
 def test_a_retried_submission_with_the_same_idempotency_key_publishes_nothing_new(stack):

@@ -82,6 +82,7 @@ def test_a_person_offers_to_walk_a_dog_in_english_and_gets_a_reference(site, bro
     assert len(mine) == 1
     offer = mine[0]
     assert offer.channel == Channel.WEB and offer.privacy_notice_version == settings.privacy_notice_version
+    assert offer.form_language == "en", "the English page's form"
     assert offer.languages == ["en"] and offer.is_adult and [(s.weekday, s.start.hour) for s in offer.availability] == [(5, 9)]
     assert {f.value for f in offer.personal} == {"name", "phone"}
 
@@ -103,6 +104,7 @@ def test_a_request_in_dutch_for_someone_else_is_published_once(site, browser):
     mine = [e for _, e in topic_events(settings, HelpRequested.TOPIC) if getattr(e, "reference", None) == reference]
     assert len(mine) == 1
     assert mine[0].on_behalf_of_another and mine[0].task == "pharmacy" and mine[0].channel == Channel.WEB
+    assert mine[0].form_language == "nl"
     assert mine[0].privacy_notice_version == settings.privacy_notice_version
 
 
@@ -243,6 +245,7 @@ def test_an_operator_takes_a_call_finds_the_caller_again_and_follows_the_case(si
     mine = [e for _, e in topic_events(settings, HelpRequested.TOPIC) if getattr(e, "reference", None) == reference]
     assert len(mine) == 1
     assert mine[0].channel == Channel.PHONE and mine[0].entered_by == "operator-7" and mine[0].urgency == "urgent"
+    assert mine[0].form_language == "nl", "the console's language"
     assert mine[0].privacy_notice_version == settings.privacy_notice_version
 
     page.goto(f"{base}/nl/console/my-cases")

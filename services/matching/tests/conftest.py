@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from pymongo import AsyncMongoClient
 
 from helpt_contracts.envelope import Envelope, encode_event
 from helpt_contracts.events import Event
@@ -19,6 +21,8 @@ from helpt_matching.app import create_app
 from helpt_matching.settings import MatchingSettings
 from helpt_platform.auth import issue_token, local_secret
 from helpt_platform.testing import eventually, serve_in_thread, topic_records
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -43,6 +47,34 @@ class Matching:
                 await producer.stop()
 
         asyncio.run(run())
+
+    def publish_at(self, *timed: tuple[Event, dt.datetime | None]) -> None:
+        """Publish events each with the time it happened (None: now), as intake, screening or gdpr would."""
+        async def run() -> None:
+            producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap_servers, linger_ms=20)
+            await producer.start()
+            try:
+                sent = []
+                for event, at in timed:
+                    key, body, headers = encode_event(event, Envelope.for_event(event, source=event.TOPIC.split(".", 1)[0], time=at))
+                    sent.append(await producer.send(self.settings.topic(event.TOPIC), body, key=key,
+                                                    headers=[(k, v.encode()) for k, v in headers.items()]))
+                await asyncio.gather(*sent)
+            finally:
+                await producer.stop()
+
+        asyncio.run(run())
+
+    def store(self, read: Callable[[Any], Awaitable[T]]) -> T:
+        """`await read(db)` on the service's database, with a client of the test's own."""
+        async def run() -> T:
+            client = AsyncMongoClient(self.settings.mongodb_url.get_secret_value(), uuidRepresentation="standard", tz_aware=True)
+            try:
+                return await read(client[self.settings.database_name])
+            finally:
+                await client.close()
+
+        return asyncio.run(run())
 
     def events_on(self, topic: str) -> list[tuple[Any, Event]]:
         return topic_records(self.settings, topic)  # type: ignore[return-value]

@@ -81,6 +81,10 @@ class HelpRequested(_HelpRequestEvent):
     reference: Reference = Field(description="Short reference the requester can quote on the phone, e.g. 'H-7K3Q9'.")
     subject_id: UUID = Field(description="The requester as a data subject at gdpr.")
     channel: Channel = Field(description="How the request came in.")
+    form_language: LanguageCode | None = Field(
+        default=None, description="Language of the form the request was made in (web page, console, mail); "
+        "none when unknown (an API client that did not say). For the statistics per language."
+    )
     task: TaskCode = Field(description="The vacancy (task) asked for.")
     postcode: Postcode = Field(description="Where help is needed.")
     languages: Languages = Field(description="Languages the requester speaks, preferred first.")
@@ -130,6 +134,10 @@ class VolunteerRegistered(_VolunteerEvent):
 
     subject_id: UUID = Field(description="The volunteer as a data subject at gdpr.")
     channel: Channel = Field(description="How the offer came in.")
+    form_language: LanguageCode | None = Field(
+        default=None, description="Language of the form the offer was made in (web page, console, mail); "
+        "none when unknown (an API client that did not say). For the statistics per language."
+    )
     tasks: Annotated[list[TaskCode], Field(min_length=1)] = Field(description="Vacancies (tasks) offered.")
     postcode: Postcode = Field(description="Where the volunteer starts from.")
     max_distance_km: float = Field(default=5.0, gt=0, le=100, description="How far the volunteer will go.")

@@ -56,6 +56,7 @@ class HelpRequestIn(Strict):
     competences: list[CompetenceCode] = Field(default_factory=list, max_length=20)
     on_behalf_of_another: bool = False
     organisation: OrganisationId | None = None
+    form_language: LanguageCode | None = Field(default=None, description="Language of the form the person filled in, if any.")
     consent: Literal[True] = Field(description="The person agrees to the privacy notice.")
     contact: Contact
 
@@ -71,6 +72,7 @@ class VolunteerIn(Strict):
     max_tasks_per_week: int = Field(default=3, ge=1, le=50)
     is_adult: bool
     networks: list[OrganisationId] = Field(default_factory=list, max_length=20)
+    form_language: LanguageCode | None = Field(default=None, description="Language of the form the person filled in, if any.")
     consent: Literal[True] = Field(description="The person agrees to the privacy notice.")
     contact: Contact
 

@@ -239,7 +239,9 @@ async def take_form(request: Request, lang: str, form: FormData, checked: Checke
     key = form.get("submission")
     key = key if re.fullmatch(r"[0-9a-f-]{36}", key) else None
     try:
-        accepted = await take(request, checked.model, request.app.state.intake(), key, via)
+        # The page's language is the form's (web and console alike): the statistics count per language.
+        model = checked.model if checked.model.form_language else checked.model.model_copy(update={"form_language": lang})
+        accepted = await take(request, model, request.app.state.intake(), key, via)
     except Refusal as refusal:
         if refusal.status == 409:  # a double click still under way, or a mail someone else handled
             message = N_("This was sent already, or is being sent right now. Check before you send it again.")

@@ -29,6 +29,8 @@ from helpt_matching.messages import Messenger
 from helpt_matching.outbox import Relay
 from helpt_matching.projections import Projections
 from helpt_matching.settings import MatchingSettings
+from helpt_matching.stats import Statistics
+from helpt_matching.stats_api import router as stats_router
 
 
 def create_app(settings: MatchingSettings | None = None) -> FastAPI:
@@ -69,6 +71,11 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
     async def messages_job(runtime: Runtime) -> None:
         await messenger(runtime).run_once(dt.datetime.now(dt.UTC))
 
+    def statistics(runtime: Runtime) -> Statistics:
+        if "statistics" not in built:
+            built["statistics"] = Statistics(runtime.db)
+        return built["statistics"]  # type: ignore[return-value]
+
     async def clock(runtime: Runtime) -> None:
         await parts(runtime)[1].tick(settings.tenant_ids, dt.datetime.now(dt.UTC))
 
@@ -79,13 +86,14 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
         settings,
         title="Helpt matching",
         description="Matches help requests with approved volunteers by area, task, language and competence.",
-        kafka_consumers=[gdpr_command_router, matching_router(parts)],
-        http_routers=[router, needs_router, backoffice_api, backoffice_pages],
+        kafka_consumers=[gdpr_command_router, matching_router(parts, statistics)],
+        http_routers=[router, needs_router, backoffice_api, backoffice_pages, stats_router],
         background=[every(settings.expiry_interval_s, clock), relay_job, every(settings.messages_interval_s, messages_job)],
     )
     app.state.settings = settings
     app.state.matcher = lambda: parts(app.state.runtime)[1]
     app.state.messenger = lambda: messenger(app.state.runtime)
+    app.state.statistics = lambda: statistics(app.state.runtime)
     app.state.areas = areas
     app.state.links = links
     app.state.token_verifier = functools.cache(settings.token_verifier)

@@ -6,7 +6,8 @@ key and changes nothing. The projection document of the request or volunteer (`r
 screening's), so writers race; FerretDB's conditional updates are not atomic (docs/adr/0009), so
 each new version of a projection is claimed by inserting `<kind>:<id>:<version>` in `claims`,
 and a writer whose facts are already covered by the stored document has nothing to do. Personal
-fields stay sealed as they arrived; every document carries `tenant` and `subject_ids`.
+fields stay sealed as they arrived; every document carries `tenant` and `subject_ids` — facts that arrive
+before the aggregate's subject is known (updates, screening's decisions) take it once it is.
 """
 
 from __future__ import annotations
@@ -127,11 +128,19 @@ class Projections:
                          "facts": sorted(ids), "version": version}
                 if await claim(self.claims, f"{kind}:{ident}:{version}", tenant=tenant, subject_ids=subjects, state=state):
                     await documents.replace_one({"_id": ident}, state, upsert=True)
+                    if subjects and any(not f.get("subject_ids") for f in facts):
+                        await self._adopt(kind, ident, subjects)
                     return state
                 if attempt >= 2:
                     await self._catch_up(documents, kind, ident, version)
             await asyncio.sleep(0.01 * (attempt + 1))
         raise Conflict(f"the {kind} projection kept changing")
+
+    async def _adopt(self, kind: str, ident: UUID, subjects: list[UUID]) -> None:
+        """Facts and version claims kept before the subject was known (an update, or a decision read before the
+        registration) take the subject's id, so an erasure finds them too (the same values twice are harmless)."""
+        await self.facts.update_many({"aggregate_id": ident}, {"$set": {"subject_ids": subjects}})
+        await self.claims.update_many({"_id": {"$regex": f"^{kind}:{ident}:"}}, {"$set": {"subject_ids": subjects}})
 
     async def _catch_up(self, documents: Any, kind: str, ident: UUID, version: int) -> None:
         """Write a claimed version whose writer died before writing it (whole state: writing it twice is harmless)."""
