@@ -336,7 +336,7 @@ def test_every_back_office_page_and_error_state_passes_axe_in_dutch_english_and_
             page.get_by_role("button", name=_("Sign in")).click()
             page.wait_for_url(f"{base}/")
             clean("overview")
-            for path in ("requests", "stale", "pools", "partners", f"requests/{nobody.request_id}"):
+            for path in ("requests", "stale", "pools", "partners", "statistics", f"requests/{nobody.request_id}"):
                 clean(path, 200, page.goto(f"{base}/{path}"))
             assert _("Open: no eligible volunteer") in page.locator("main").inner_text()
 
@@ -385,3 +385,21 @@ def test_every_back_office_page_and_error_state_passes_axe_in_dutch_english_and_
             page = stranger.new_page()
             clean("a partner's visit", 403, page.goto(f"{base}/requests"))
             stranger.close()
+
+
+def test_the_statistics_page_draws_the_seeds_table_with_its_numbers_beside_each_chart(matching):
+    service = matching()
+    dutch = [volunteer_registered(tasks=["dog-walking", "shopping"], form_language="nl") for _ in range(3)]
+    english = volunteer_registered(tasks=["dog-walking"], form_language="en")
+    service.publish(*dutch, english, dog_walk(form_language="en"))
+    eventually(lambda: service.client.get("/api/v1/stats", headers=bearer(service)).json()["totals"],
+               lambda totals: (totals["offers_total"], totals["requests_total"]) == (7, 1), "the offers and the request counted")
+    with signed_in_client(service) as browser:
+        page = browser.get("/en/backoffice/statistics")
+    assert page.status_code == 200
+    text = page.text
+    assert '<figcaption id="offers-per-vacancy-caption">Offers of help per vacancy and language of the form</figcaption>' in text
+    assert '<th scope="row">dog-walking</th><td>3</td><td>1</td>' in text, "3 Dutch and 1 English offer to walk a dog"
+    assert '<th scope="row">shopping</th><td>3</td><td>0</td>' in text
+    assert "Offers of help: <strong>7</strong>" in text and "Help requests: <strong>1</strong>" in text
+    assert 'aria-current="page">Statistics</a>' in text

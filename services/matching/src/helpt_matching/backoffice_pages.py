@@ -17,6 +17,7 @@ from helpt_platform.auth import Principal, Refusal
 from helpt_platform.staff_session import end_session, posted_token, start_session
 from helpt_matching.backoffice import Backoffice
 from helpt_matching.backoffice_decisions import REASON_LENGTH
+from helpt_matching.charts import stats_charts
 from helpt_matching.backoffice_web import COOKIE, Problem, form, holder, not_found, problem_page, render, signed_in
 from helpt_matching.i18n import N_, languages, translations
 
@@ -222,6 +223,35 @@ async def still_needed(request: Request, lang: str, raw_id: str) -> Response:
         return _conflict(request, lang, refusal, f"/{lang}/backoffice/idle")
     outcome = "told" if sent.queued else "already" if sent.already else "no-address"
     return RedirectResponse(f"/{lang}/backoffice/idle?done={outcome}&id={volunteer_id}", status_code=303)
+
+
+@backoffice_pages.get("/{lang}/backoffice/statistics")
+async def statistics(request: Request, lang: str) -> Response:
+    """The seeds' table and how matching goes, as charts with their numbers beside them (helpt_matching.charts)."""
+    me = signed_in(request, lang)
+    if isinstance(me, Response):
+        return me
+    gettext = translations(lang).gettext
+    days = max(1, round(request.app.state.settings.idle_after_days))
+    report = await request.app.state.statistics().report(me.tenant, idle_days=days)
+    return render(request, lang, "statistics.html", title=gettext("Statistics"), signed_in=True, section="statistics",
+                  report=report, charts=stats_charts(report, gettext), duration=lambda seconds: _duration(seconds, gettext))
+
+
+def _duration(seconds: float | None, gettext) -> str:  # noqa: ANN001 - a gettext function
+    """Seconds as a person reads a waiting time: "—", "under a minute", "12 min", "3 h 05 min", "2 d 4 h"."""
+    if seconds is None:
+        return "—"
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return gettext("under a minute")
+    if minutes < 60:
+        return gettext("%(m)s min") % {"m": minutes}
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return gettext("%(h)s h %(m)02d min") % {"h": hours, "m": minutes}
+    days, hours = divmod(hours, 24)
+    return gettext("%(d)s d %(h)s h") % {"d": days, "h": hours}
 
 
 @backoffice_pages.get("/{lang}/backoffice/partners")

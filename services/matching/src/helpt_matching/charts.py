@@ -10,10 +10,11 @@ carries its value as text.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["BarChart", "render"]
+__all__ = ["BarChart", "render", "stats_charts"]
 
 # Dark enough for 3:1 against white; different enough in lightness to tell apart in greyscale.
 COLOURS = ("#1f4e79", "#b34700", "#2e6b30", "#6a3d9a")
@@ -76,3 +77,27 @@ def render(chart: BarChart) -> str:
             f'</figcaption>{"".join(parts)}</figure>'
             f'<table class="numbers" aria-label="{esc(chart.caption)}"><thead><tr><th scope="col">{esc(chart.category_heading)}</th>'
             f'{head}</tr></thead><tbody>{rows}</tbody></table>')
+
+
+def stats_charts(report: Any, gettext: Callable[[str], str]) -> list[str]:
+    """The statistics page's charts from a `StatsReport`: offers and requests per vacancy and language (the seeds'
+    table), per channel, and the last 30 days."""
+    languages = [lang.upper() for lang in report.languages]
+    vacancies = [row.task for row in report.by_vacancy]
+    charts = [
+        BarChart("offers-per-vacancy", gettext("Offers of help per vacancy and language of the form"), vacancies,
+                 [(name, [row.offers.get(lang, 0) for row in report.by_vacancy]) for lang, name in zip(report.languages, languages)],
+                 category_heading=gettext("Vacancy")),
+        BarChart("requests-per-vacancy", gettext("Help requests per vacancy and language of the form"), vacancies,
+                 [(name, [row.requests.get(lang, 0) for row in report.by_vacancy]) for lang, name in zip(report.languages, languages)],
+                 category_heading=gettext("Vacancy")),
+        BarChart("per-channel", gettext("Offers and requests per channel"), [row.channel for row in report.by_channel],
+                 [(gettext("Offers"), [row.offers for row in report.by_channel]),
+                  (gettext("Requests"), [row.requests for row in report.by_channel])], category_heading=gettext("Channel")),
+        BarChart("per-day", gettext("Offers, requests and first matches per day (last 30 days)"),
+                 [row.day.isoformat() for row in report.over_time[-30:]],
+                 [(gettext("Offers"), [row.offers for row in report.over_time[-30:]]),
+                  (gettext("Requests"), [row.requests for row in report.over_time[-30:]]),
+                  (gettext("Matches"), [row.matches for row in report.over_time[-30:]])], category_heading=gettext("Day")),
+    ]
+    return [render(chart) for chart in charts if chart.categories]
