@@ -12,7 +12,7 @@ PYTHON     ?= python3
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: help run test install chromium contracts messages token audit-verify deadletters rebuild-matching down clean
+.PHONY: help run test install chromium contracts messages token audit-verify deadletters rebuild-matching down clean validate-deploy compose-config docker-dry-build
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -72,3 +72,53 @@ down: $(UV)  ## stop a local stack left running (e.g. after a crash)
 
 clean: down  ## remove local state (data, logs) and the tools; downloads in the cache stay
 	rm -rf .state $(TOOLS) .venv
+
+# --- deployment files (deploy/docker, deploy/compose, deploy/k8s) ----------------------------------
+# The static checks of the Dockerfiles and the Compose file are in tests/test_deployment_files.py
+# (part of `make test`). These targets do what needs more tools than Python.
+KUBECONFORM_VERSION := v0.8.0
+KUSTOMIZE_VERSION   := v5.8.1
+K8S_VERSION         := 1.33.0
+KUBERNETES_VALIDATE_VERSION := 1.37.0
+GOTOOLS     := $(abspath $(TOOLS))/go
+KUBECONFORM := $(GOTOOLS)/kubeconform-$(KUBECONFORM_VERSION)/kubeconform
+KUSTOMIZE   := $(GOTOOLS)/kustomize-$(KUSTOMIZE_VERSION)/kustomize
+K8S_SCHEMAS := $(TOOLS)/k8s-schemas-$(KUBERNETES_VALIDATE_VERSION)
+RENDERED    := $(TOOLS)/rendered
+
+$(KUBECONFORM):
+	@command -v go >/dev/null || { echo "validate-deploy needs Go (apt-get install golang)" >&2; exit 1; }
+	@echo "installing kubeconform $(KUBECONFORM_VERSION) into $(dir $@) ..."
+	@GOTOOLCHAIN=local GOBIN=$(dir $@) go install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
+
+$(KUSTOMIZE):
+	@command -v go >/dev/null || { echo "validate-deploy needs Go (apt-get install golang)" >&2; exit 1; }
+	@echo "installing kustomize $(KUSTOMIZE_VERSION) into $(dir $@) ..."
+	@GOTOOLCHAIN=local GOBIN=$(dir $@) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
+# kubeconform downloads schemas from GitHub by default, which is not reachable here: the schemas
+# come from PyPI's kubernetes-validate instead, made readable from disk (deploy/k8s/vendor_schemas.py).
+$(K8S_SCHEMAS)/.done-$(K8S_VERSION):
+	@echo "fetching the Kubernetes $(K8S_VERSION) schemas (kubernetes-validate $(KUBERNETES_VALIDATE_VERSION), PyPI) ..."
+	@$(PYTHON) -m venv $(K8S_SCHEMAS)/venv
+	@$(K8S_SCHEMAS)/venv/bin/pip install --quiet --disable-pip-version-check kubernetes-validate==$(KUBERNETES_VALIDATE_VERSION)
+	@$(K8S_SCHEMAS)/venv/bin/python deploy/k8s/vendor_schemas.py --version $(K8S_VERSION) --out $(K8S_SCHEMAS)
+	@touch $@
+
+validate-deploy: $(KUBECONFORM) $(KUSTOMIZE) $(K8S_SCHEMAS)/.done-$(K8S_VERSION)  ## render deploy/k8s with kustomize and validate it with kubeconform (offline schemas)
+	@mkdir -p $(RENDERED)
+	@$(KUSTOMIZE) build deploy/k8s/base > $(RENDERED)/base.yaml
+	@$(KUSTOMIZE) build deploy/k8s/overlays/production > $(RENDERED)/production.yaml
+	@$(KUBECONFORM) -strict -summary -kubernetes-version $(K8S_VERSION) \
+	  -schema-location '$(K8S_SCHEMAS)/{{ .NormalizedKubernetesVersion }}-local{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json' \
+	  $(RENDERED)/base.yaml $(RENDERED)/production.yaml
+
+compose-config:  ## check deploy/compose/compose.yaml with `docker compose config`, where the Compose CLI exists
+	@if docker compose version >/dev/null 2>&1; then compose="docker compose"; \
+	elif command -v docker-compose >/dev/null 2>&1; then compose=docker-compose; \
+	else echo "compose CLI not available: docker compose config NOT run (the static checks in tests/test_deployment_files.py still apply)"; exit 0; fi; \
+	[ -d deploy/compose/secrets ] || $(PYTHON) deploy/compose/make_secrets.py; \
+	$$compose -f deploy/compose/compose.yaml config --quiet && echo "docker compose config: deploy/compose/compose.yaml is valid"
+
+docker-dry-build: $(UV)  ## replay each Dockerfile's builder stage without Docker and start the service from the venv alone
+	@for s in intake screening matching gdpr; do $(PYTHON) deploy/docker/dry_build.py $$s --uv $(UV) || exit 1; done

@@ -1,0 +1,58 @@
+# syntax=docker/dockerfile:1
+# Helpt intake: where every request and offer arrives (web, phone, e-mail, API).
+# Build from the repository root (the context must hold the workspace and uv.lock):
+#   docker build -f deploy/docker/intake.Dockerfile -t helpt-intake .
+# deploy/docker/*.Dockerfile differ only in the service's name and port (intake also takes mail for the help addresses on 2525); a test checks that.
+
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+# --- builder: uv installs helpt-intake and exactly its locked dependencies into /app/.venv -----
+FROM ${PYTHON_IMAGE} AS builder
+ARG UV_VERSION=0.13.9
+RUN pip install --no-cache-dir --disable-pip-version-check "uv==${UV_VERSION}"
+ENV UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_PYTHON=/usr/local/bin/python3 \
+    UV_PROJECT_ENVIRONMENT=/app/.venv
+WORKDIR /src
+# Every workspace member's pyproject.toml: uv checks the whole workspace against uv.lock.
+COPY pyproject.toml uv.lock ./
+COPY contracts/pyproject.toml contracts/
+COPY libs/platform/pyproject.toml libs/platform/
+COPY deploy/local/pyproject.toml deploy/local/
+COPY services/intake/pyproject.toml services/intake/
+COPY services/screening/pyproject.toml services/screening/
+COPY services/matching/pyproject.toml services/matching/
+COPY services/gdpr/pyproject.toml services/gdpr/
+# Third-party dependencies first (a layer that changes only with uv.lock); --locked fails the
+# build if uv.lock does not match the pyproject files instead of resolving anew.
+RUN uv sync --locked --no-dev --no-install-workspace --package helpt-intake
+# Then the code this service runs: contracts, the shared platform and the service itself.
+COPY contracts/src contracts/src
+COPY libs/platform/src libs/platform/src
+COPY services/intake/src services/intake/src
+# --no-editable: the workspace packages go into the venv as wheels, so the venv alone is the app.
+RUN uv sync --locked --no-dev --no-editable --package helpt-intake
+
+# --- runtime: the slim Python image, the venv, a user without privileges; no uv, no compilers ---
+FROM ${PYTHON_IMAGE} AS runtime
+RUN groupadd --system --gid 10001 helpt \
+ && useradd --system --uid 10001 --gid helpt --home-dir /app --no-create-home --shell /usr/sbin/nologin helpt
+COPY --from=builder /app/.venv /app/.venv
+WORKDIR /app
+ENV PATH=/app/.venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    HELPT_INTAKE_HTTP_HOST=0.0.0.0 \
+    HELPT_INTAKE_HTTP_PORT=8000 \
+    HELPT_INTAKE_SMTP_HOST=0.0.0.0 \
+    HELPT_INTAKE_SMTP_PORT=2525
+EXPOSE 8000 2525
+# Numeric, so Kubernetes' runAsNonRoot can check it.
+USER 10001:10001
+# Liveness only (/healthz: the process answers); readiness (/readyz: Kafka and the store) is the
+# orchestrator's probe, so a broker outage does not get healthy containers restarted.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ['HELPT_INTAKE_HTTP_PORT'], timeout=4)"]
+CMD ["python", "-m", "helpt_intake"]
