@@ -88,10 +88,15 @@ def issue_token(
 class TokenVerifier:
     """Checks bearer tokens: the local secret, or an OpenID Connect provider's published keys."""
 
-    def __init__(self, *, secret: bytes | None = None, jwks_url: str | None = None, issuer: str | None = None) -> None:
+    def __init__(self, *, secret: bytes | None = None, jwks_url: str | None = None, issuer: str | None = None,
+                 service_secret: bytes | None = None) -> None:
+        """`secret`: every token is local (development, tests). `jwks_url`: people's tokens come from the city's
+        OpenID Connect provider; `service_secret` then still lets Helpt's own services call each other with
+        locally signed tokens — only tokens whose role is `service`."""
         if (secret is None) == (jwks_url is None):
             raise ValueError("give either a local secret or a JWKS URL")
         self._secret = secret
+        self._service_secret = service_secret if jwks_url else None
         self._jwks = jwt.PyJWKClient(jwks_url) if jwks_url else None
         self._issuer = issuer or (LOCAL_ISSUER if secret else None)
 
@@ -100,8 +105,12 @@ class TokenVerifier:
         if not authorization or not authorization.lower().startswith("bearer "):
             raise AuthError(401, "a bearer token is required")
         token = authorization[7:].strip()
+        service_only = False
         try:
-            if self._jwks is not None:
+            if self._jwks is not None and self._service_secret is not None and jwt.get_unverified_header(token).get("alg") == "HS256":
+                claims = jwt.decode(token, self._service_secret, algorithms=["HS256"], audience=AUDIENCE, issuer=LOCAL_ISSUER)
+                service_only = True
+            elif self._jwks is not None:
                 key = self._jwks.get_signing_key_from_jwt(token).key
                 claims = jwt.decode(token, key, algorithms=["RS256", "ES256"], audience=AUDIENCE, issuer=self._issuer)
             else:
@@ -111,6 +120,9 @@ class TokenVerifier:
         except jwt.PyJWTError:
             raise AuthError(401, "the token is not valid") from None
         try:
-            return Principal(sub=str(claims["sub"]), role=Role(claims["role"]), tenant=str(claims["tenant"]), organisation=claims.get("org"))
+            who = Principal(sub=str(claims["sub"]), role=Role(claims["role"]), tenant=str(claims["tenant"]), organisation=claims.get("org"))
         except (KeyError, ValueError):
             raise AuthError(401, "the token lacks role, tenant or subject") from None
+        if service_only and who.role is not Role.SERVICE:
+            raise AuthError(401, "people sign in through the city's identity provider")
+        return who

@@ -97,7 +97,9 @@ class ServiceSettings(BaseSettings):
     def token_verifier(self) -> TokenVerifier:
         """How this service checks bearer tokens: the OIDC provider's keys if configured, else the local secret."""
         if self.oidc_jwks_url:
-            return TokenVerifier(jwks_url=self.oidc_jwks_url, issuer=self.oidc_issuer)
+            # People come through OIDC; Helpt's own services still sign their calls with the shared local secret.
+            return TokenVerifier(jwks_url=self.oidc_jwks_url, issuer=self.oidc_issuer,
+                                 service_secret=local_secret(self.jwt_secret_file))
         return TokenVerifier(secret=local_secret(self.jwt_secret_file))
 
     def topic(self, name: str) -> str:
