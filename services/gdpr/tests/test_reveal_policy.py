@@ -102,7 +102,7 @@ def world(infra, tmp_path_factory) -> World:
         ]
         keeper = client.portal.call(client.app.state.gdpr.keeper)
         for event in events:
-            client.portal.call(keeper.actions.apply, event)
+            client.portal.call(keeper.actions.apply, event, uuid.uuid4())
         yield world
 
 
@@ -309,5 +309,5 @@ def test_a_screener_sees_a_case_while_open_not_after_a_decision_again_after_a_re
         (VolunteerWithdrawn(tenant="leuven", volunteer_id=case, reason="volunteer-withdrew"), 403),
         (VolunteerDecisionReversed(**common, reason=ScreeningReason.OTHER, reversed_decision="rejected"), 403),
     ]:
-        world.client.portal.call(keeper.actions.apply, event)
+        world.client.portal.call(keeper.actions.apply, event, uuid.uuid4())
         assert screener_sees() == status, type(event).__name__

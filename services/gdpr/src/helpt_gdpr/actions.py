@@ -1,19 +1,27 @@
 """Which actions are open, and whose: learnt from the events gdpr consumes.
 
-One document per action, `_id` "<tenant>:<kind>:<id>", carrying `tenant` and `subject_ids` like
-every personal record in Helpt. Events of one aggregate arrive in order, but topics do not
-order among themselves: a screening decision may be applied before the registration it decides
-on, so openings only ever set `open` on insert and closings win — with one exception: a reversed
-screening decision (`VolunteerDecisionReversed`, on the same topic as the decision it takes back,
-so after it) reopens the case, unless the volunteer has withdrawn.
+Every event that opens, closes or reopens an action is kept as one *fact* document, inserted
+once under `<tenant>:<kind>:<id>:<event id>` (a redelivery is a duplicate key and changes
+nothing); an action's state is the fold of its facts in the order they arrived. Nothing is ever
+updated in place: the store does not apply concurrent conditional updates atomically (ADR 0009),
+and the facts of one action arrive from several topics at once. Facts carry `tenant`, and the
+opening ones `subject_ids`, like every personal record in Helpt.
+
+Events of one aggregate arrive in order, but topics do not order among themselves: a screening
+decision may come before the registration it decides on. So an opening only opens an action
+nothing has closed yet, and closings win — with one exception: a reversed screening decision
+(`VolunteerDecisionReversed`, on the same topic as the decision it takes back, so after it)
+reopens the case, unless the volunteer has withdrawn.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from typing import Any
 from uuid import UUID
 
+from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
@@ -54,70 +62,78 @@ def _id(tenant: str, kind: ActionKind, ref: UUID) -> str:
 
 
 class Actions:
-    """The projection of open actions."""
+    """The projection of open actions, as insert-only facts (`actions` collection)."""
 
     def __init__(self, actions: AsyncCollection) -> None:
         self._actions = actions
+        self._indexed = False
 
-    async def _open(self, tenant: str, kind: ActionKind, ref: UUID, **fields: Any) -> None:
-        await self._actions.update_one(
-            {"_id": _id(tenant, kind, ref)},
-            {"$setOnInsert": {"open": True}, "$set": {"tenant": tenant, "kind": kind.value, **fields}},
-            upsert=True,
-        )
+    async def _keep(self, event_id: UUID, tenant: str, kind: ActionKind, ref: UUID, effect: str, **fields: Any) -> None:
+        if not self._indexed:
+            await self._actions.create_index([("action", ASCENDING), ("at", ASCENDING)], name="by_action")
+            self._indexed = True
+        with contextlib.suppress(DuplicateKeyError):  # a redelivery: kept already
+            await self._actions.insert_one({"_id": f"{_id(tenant, kind, ref)}:{event_id}", "action": _id(tenant, kind, ref),
+                                            "tenant": tenant, "kind": kind.value, "effect": effect,
+                                            "at": dt.datetime.now(dt.UTC), **fields})
 
-    async def apply(self, event: Event) -> None:
-        """Update the projection with one event; events it does not care about change nothing."""
+    async def apply(self, event: Event, event_id: UUID) -> None:
+        """Keep one event's effect on an action, once; events it does not care about change nothing."""
         if isinstance(event, HelpRequested):
-            await self._open(event.tenant, ActionKind.REQUEST, event.request_id, subject_ids=[event.subject_id])
+            await self._keep(event_id, event.tenant, ActionKind.REQUEST, event.request_id, "open", subject_ids=[event.subject_id])
         elif isinstance(event, MailReceived):
-            await self._open(event.tenant, ActionKind.MAIL, event.mail_id, subject_ids=[event.subject_id])
+            await self._keep(event_id, event.tenant, ActionKind.MAIL, event.mail_id, "open", subject_ids=[event.subject_id])
         elif isinstance(event, VolunteerRegistered):
-            await self._open(event.tenant, ActionKind.SCREENING_CASE, event.volunteer_id, subject_ids=[event.subject_id])
+            await self._keep(event_id, event.tenant, ActionKind.SCREENING_CASE, event.volunteer_id, "open",
+                             subject_ids=[event.subject_id])
         elif isinstance(event, MatchAccepted):
-            await self._open(
-                event.tenant, ActionKind.MATCH, event.match_id,
-                request_id=event.request_id, volunteer_id=event.volunteer_id, organisation=event.organisation,
-            )
+            await self._keep(event_id, event.tenant, ActionKind.MATCH, event.match_id, "open", request_id=event.request_id,
+                             volunteer_id=event.volunteer_id, organisation=event.organisation)
         elif isinstance(event, VolunteerDecisionReversed):
-            await self._reopen(event.tenant, ActionKind.SCREENING_CASE, event.volunteer_id)
+            await self._keep(event_id, event.tenant, ActionKind.SCREENING_CASE, event.volunteer_id, "reopen")
         elif isinstance(event, VolunteerWithdrawn):
-            await self._close(event.tenant, ActionKind.SCREENING_CASE, event.volunteer_id, withdrawn=True)
+            await self._keep(event_id, event.tenant, ActionKind.SCREENING_CASE, event.volunteer_id, "withdrawn")
         elif type(event) in _CLOSING:
             kind, attr = _CLOSING[type(event)]
-            await self._close(event.tenant, kind, getattr(event, attr))
+            await self._keep(event_id, event.tenant, kind, getattr(event, attr), "close")
 
-    async def _close(self, tenant: str, kind: ActionKind, ref: UUID, **fields: Any) -> None:
-        await self._actions.update_one(
-            {"_id": _id(tenant, kind, ref)},
-            {"$set": {"open": False, "tenant": tenant, "kind": kind.value, **fields}},
-            upsert=True,
-        )
-
-    async def _reopen(self, tenant: str, kind: ActionKind, ref: UUID) -> None:
-        # Upsert: the reversal may come before the registration (another topic). A withdrawn
-        # volunteer's document does not match, and the upsert then collides with it: it stays closed.
-        with contextlib.suppress(DuplicateKeyError):
-            await self._actions.update_one(
-                {"_id": _id(tenant, kind, ref), "withdrawn": {"$ne": True}},
-                {"$set": {"open": True, "tenant": tenant, "kind": kind.value}},
-                upsert=True,
-            )
+    async def _state(self, tenant: str, kind: ActionKind, ref: UUID) -> dict[str, Any] | None:
+        """The fold of one action's facts, oldest first; None when gdpr has heard nothing of it."""
+        facts = [f async for f in self._actions.find({"action": _id(tenant, kind, ref)}).sort([("at", ASCENDING), ("_id", ASCENDING)])]
+        if not facts:
+            return None
+        state: dict[str, Any] = {"open": None, "withdrawn": False, "subject_ids": []}
+        for fact in facts:
+            effect = fact["effect"]
+            if effect == "open":
+                state["open"] = True if state["open"] is None else state["open"]
+                state["subject_ids"] = sorted({*state["subject_ids"], *fact.get("subject_ids", [])}, key=str)
+                state.update({k: fact[k] for k in ("request_id", "volunteer_id", "organisation") if k in fact})
+            elif effect == "close":
+                state["open"] = False
+            elif effect == "withdrawn":
+                state["open"], state["withdrawn"] = False, True
+            elif effect == "reopen" and not state["withdrawn"]:
+                state["open"] = True
+        state["open"] = bool(state["open"])
+        return state
 
     async def _subjects(self, tenant: str, kind: ActionKind, ref: UUID | None) -> list[UUID]:
         if ref is None:
             return []
-        doc = await self._actions.find_one({"_id": _id(tenant, kind, ref)})
-        return list(doc.get("subject_ids", [])) if doc else []
+        state = await self._state(tenant, kind, ref)
+        return list(state["subject_ids"]) if state else []
 
     async def facts(self, tenant: str, kind: ActionKind, ref: UUID) -> ActionFacts:
         """What the policy needs to know about one action of one tenant."""
         if kind is ActionKind.SUBJECT:
-            volunteer = await self._actions.find_one(
-                {"tenant": tenant, "kind": ActionKind.SCREENING_CASE.value, "subject_ids": ref, "withdrawn": {"$ne": True}}
-            )
-            return ActionFacts(kind, ref, known=True, open=volunteer is not None, subject_ids=frozenset({ref}), tenant=tenant)
-        doc = await self._actions.find_one({"_id": _id(tenant, kind, ref)})
+            opened = self._actions.find({"tenant": tenant, "kind": ActionKind.SCREENING_CASE.value, "effect": "open",
+                                         "subject_ids": ref}, {"action": 1})
+            cases = {f["action"].rsplit(":", 1)[-1] async for f in opened}
+            states = [await self._state(tenant, ActionKind.SCREENING_CASE, UUID(case)) for case in cases]
+            registered = any(state is not None and not state["withdrawn"] for state in states)
+            return ActionFacts(kind, ref, known=True, open=registered, subject_ids=frozenset({ref}), tenant=tenant)
+        doc = await self._state(tenant, kind, ref)
         if doc is None:
             return ActionFacts(kind, ref)
         subjects = list(doc.get("subject_ids", []))

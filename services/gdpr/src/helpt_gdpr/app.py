@@ -92,9 +92,9 @@ class GdprParts:
         self.runtime = runtime
         kafka = create_router(self.settings)
 
-        async def learn_actions(_envelope: Envelope, event: Event) -> None:
+        async def learn_actions(envelope: Envelope, event: Event) -> None:
             """Which requests, screening cases, matches and mails in triage are open, and whose."""
-            await (await self.keeper()).actions.apply(event)
+            await (await self.keeper()).actions.apply(event, envelope.id)
 
         async def collect_receipt(_envelope: Envelope, event: Event) -> None:
             """A service's receipt for an erasure or a purge, or its answer to a subject access request."""
