@@ -97,7 +97,8 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = True) -
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("aiokafka", "pymongo", "kafka"):
+    # httpx logs every request's full URL at INFO, uvicorn every path and query: a URL may carry what it should not.
+    for noisy in ("aiokafka", "pymongo", "kafka", "httpx", "httpcore", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     # FastStream gives its logger its own coloured handler and stops propagation at import;
     # bring it back to the JSON renderer (and so to the withheld exception messages).

@@ -217,7 +217,7 @@ def _case_context(lang: str, catalogue: Any) -> dict[str, Any]:
     }
 
 
-async def _cases_page(request: Request, lang: str, which: str) -> Response:
+async def _cases_page(request: Request, lang: str, which: str, posted: FormData | None = None) -> Response:
     who = _signed_in_operator(request, lang)
     if isinstance(who, Response):
         return who
@@ -225,7 +225,8 @@ async def _cases_page(request: Request, lang: str, which: str) -> Response:
     book = request.app.state.case_book()
     context = _case_context(lang, await catalogue_for(request, who.tenant))
     if which == "search":
-        form = FormData(values={k: request.query_params.get(k, "").strip()[:200] for k in ("phone", "email")})
+        # Posted, never in the address: a number in a URL ends up in the browser's history and in proxies' logs.
+        form = FormData(values={k: (posted.get(k) if posted else "").strip()[:200] for k in ("phone", "email")})
         cases, errors = None, {}
         if form.get("phone") or form.get("email"):
             try:
@@ -251,8 +252,18 @@ async def _cases_page(request: Request, lang: str, which: str) -> Response:
 
 
 @console.get("/{lang}/console/search")
-async def search(request: Request, lang: str) -> Response:
+async def search_form(request: Request, lang: str) -> Response:
     return await _cases_page(request, lang, "search")
+
+
+@console.post("/{lang}/console/search")
+async def search(request: Request, lang: str) -> Response:
+    if isinstance(who := _signed_in_operator(request, lang), Response):
+        return who
+    form = await read_form(request, lang)
+    if isinstance(form, Response):
+        return form
+    return await _cases_page(request, lang, "search", form)
 
 
 @console.get("/{lang}/console/my-cases")

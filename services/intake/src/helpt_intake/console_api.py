@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from helpt_contracts.roles import Scope
 from helpt_intake.cases import CaseBook, CaseView
@@ -37,13 +38,19 @@ Book = Annotated[CaseBook, Depends(case_book)]
 Operator = Annotated[Principal, Depends(operator)]
 
 
-@console_router.get("/search", response_model=list[CaseView], summary="Earlier contacts by phone number or e-mail",
-                    responses={422: {"description": "Neither given, or not a phone number / e-mail address"}})
-async def search(who: Operator, book: Book,
-                 phone: Annotated[str | None, Query(max_length=40, description="As the caller says it; spaces and +32/0 are fine.")] = None,
-                 email: Annotated[str | None, Query(max_length=254)] = None) -> list[CaseView]:
+class SearchAsk(BaseModel):
+    """Whom to look for: in the body, never in the URL (a URL ends up in proxies' logs)."""
+
+    model_config = ConfigDict(extra="forbid")
+    phone: str | None = Field(default=None, max_length=40, description="As the caller says it; spaces and +32/0 are fine.")
+    email: str | None = Field(default=None, max_length=254)
+
+
+@console_router.post("/search", response_model=list[CaseView], summary="Earlier contacts by phone number or e-mail",
+                     responses={422: {"description": "Neither given, or not a phone number / e-mail address"}})
+async def search(who: Operator, book: Book, ask: SearchAsk) -> list[CaseView]:
     """Cases of whoever has this phone number or e-mail address, newest first."""
-    phone, email = (phone or "").strip() or None, (email or "").strip() or None
+    phone, email = (ask.phone or "").strip() or None, (ask.email or "").strip() or None
     if not (phone or email):
         raise Refusal(422, "give a phone number or an e-mail address to search for")
     return await book.search(who.tenant, phone=phone, email=email)
