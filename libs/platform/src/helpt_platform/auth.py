@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,9 +89,12 @@ def issue_token(
 class TokenVerifier:
     """Checks bearer tokens: the local secret, or an OpenID Connect provider's published keys."""
 
-    def __init__(self, *, secret: bytes | None = None, jwks_url: str | None = None, issuer: str | None = None) -> None:
+    def __init__(self, *, secret: bytes | None = None, jwks_url: str | None = None, issuer: str | None = None,
+                 tenants: Iterable[str] | None = None) -> None:
         if (secret is None) == (jwks_url is None):
             raise ValueError("give either a local secret or a JWKS URL")
+        # The municipalities this deployment serves; a token of any other is refused (403). None: any.
+        self._tenants = frozenset(tenants) if tenants is not None else None
         self._secret = secret
         self._jwks = jwt.PyJWKClient(jwks_url) if jwks_url else None
         self._issuer = issuer or (LOCAL_ISSUER if secret else None)
@@ -111,6 +115,9 @@ class TokenVerifier:
         except jwt.PyJWTError:
             raise AuthError(401, "the token is not valid") from None
         try:
-            return Principal(sub=str(claims["sub"]), role=Role(claims["role"]), tenant=str(claims["tenant"]), organisation=claims.get("org"))
+            who = Principal(sub=str(claims["sub"]), role=Role(claims["role"]), tenant=str(claims["tenant"]), organisation=claims.get("org"))
         except (KeyError, ValueError):
             raise AuthError(401, "the token lacks role, tenant or subject") from None
+        if self._tenants is not None and who.tenant not in self._tenants:
+            raise AuthError(403, "this service does not serve the token's municipality")
+        return who

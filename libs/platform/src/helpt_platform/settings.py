@@ -97,8 +97,8 @@ class ServiceSettings(BaseSettings):
     def token_verifier(self) -> TokenVerifier:
         """How this service checks bearer tokens: the OIDC provider's keys if configured, else the local secret."""
         if self.oidc_jwks_url:
-            return TokenVerifier(jwks_url=self.oidc_jwks_url, issuer=self.oidc_issuer)
-        return TokenVerifier(secret=local_secret(self.jwt_secret_file))
+            return TokenVerifier(jwks_url=self.oidc_jwks_url, issuer=self.oidc_issuer, tenants=self.tenant_ids)
+        return TokenVerifier(secret=local_secret(self.jwt_secret_file), tenants=self.tenant_ids)
 
     def topic(self, name: str) -> str:
         """A contracts topic name as this deployment spells it."""
