@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,12 +90,14 @@ class TokenVerifier:
     """Checks bearer tokens: the local secret, or an OpenID Connect provider's published keys."""
 
     def __init__(self, *, secret: bytes | None = None, jwks_url: str | None = None, issuer: str | None = None,
-                 service_secret: bytes | None = None) -> None:
+                 service_secret: bytes | None = None, tenants: Iterable[str] | None = None) -> None:
         """`secret`: every token is local (development, tests). `jwks_url`: people's tokens come from the city's
         OpenID Connect provider; `service_secret` then still lets Helpt's own services call each other with
-        locally signed tokens — only tokens whose role is `service`."""
+        locally signed tokens — only tokens whose role is `service`. `tenants`: the municipalities served."""
         if (secret is None) == (jwks_url is None):
             raise ValueError("give either a local secret or a JWKS URL")
+        # The municipalities this deployment serves; a token of any other is refused (403). None: any.
+        self._tenants = frozenset(tenants) if tenants is not None else None
         self._secret = secret
         self._service_secret = service_secret if jwks_url else None
         self._jwks = jwt.PyJWKClient(jwks_url) if jwks_url else None
@@ -125,4 +128,6 @@ class TokenVerifier:
             raise AuthError(401, "the token lacks role, tenant or subject") from None
         if service_only and who.role is not Role.SERVICE:
             raise AuthError(401, "people sign in through the city's identity provider")
+        if self._tenants is not None and who.tenant not in self._tenants:
+            raise AuthError(403, "this service does not serve the token's municipality")
         return who

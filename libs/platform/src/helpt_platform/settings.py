@@ -99,8 +99,8 @@ class ServiceSettings(BaseSettings):
         if self.oidc_jwks_url:
             # People come through OIDC; Helpt's own services still sign their calls with the shared local secret.
             return TokenVerifier(jwks_url=self.oidc_jwks_url, issuer=self.oidc_issuer,
-                                 service_secret=local_secret(self.jwt_secret_file))
-        return TokenVerifier(secret=local_secret(self.jwt_secret_file))
+                                 service_secret=local_secret(self.jwt_secret_file), tenants=self.tenant_ids)
+        return TokenVerifier(secret=local_secret(self.jwt_secret_file), tenants=self.tenant_ids)
 
     def topic(self, name: str) -> str:
         """A contracts topic name as this deployment spells it."""

@@ -123,9 +123,12 @@ async def reveal(item: RevealItem, who: Caller, keep: Keep) -> Revealed:
     return Revealed(subject_id=item.subject_id, fields=fields)
 
 
-@router.post("/reveal/batch", response_model=Batch[RevealOutcome], summary="Many reveals, each decided and audited alone")
+@router.post("/reveal/batch", response_model=Batch[RevealOutcome], summary="Many reveals, each decided and audited alone",
+             responses={401: {"description": "No valid token"}, 403: {"description": "The role may not reveal at all"}})
 async def reveal_batch(batch: Batch[RevealItem], who: Caller, keep: Keep) -> Batch[RevealOutcome]:
-    if isinstance(who, AuthError):  # a batch without a valid token is one failure, audited per item
+    if isinstance(who, Principal) and not who.has(Scope.GDPR_REVEAL):
+        who = AuthError(403, f"role {who.role.value} may not reveal")
+    if isinstance(who, AuthError):  # a batch without a valid token or the scope is one failure, audited per item
         for item in batch.items:
             try:
                 await keep.reveal(who, _ask(item))

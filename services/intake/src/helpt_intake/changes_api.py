@@ -127,7 +127,10 @@ def may_change(who: Principal | None, case: dict[str, Any]) -> Principal:
 
 async def _changeable(who: Principal | None, desk: Intake, case_id: UUID, kind: str) -> tuple[str, dict[str, Any]]:
     """The caller's tenant and the case, once the caller may change it (401/403/404)."""
-    tenant = require(who, Scope.INTAKE_SUBMIT).tenant
+    principal = require(who, Scope.INTAKE_SUBMIT)
+    if principal.role not in (Role.OPERATOR, Role.PARTNER):  # refused before the lookup: no 404 tells them a case exists
+        raise AuthError(403, "only the help desk, or the partner who asked, may change this")
+    tenant = principal.tenant
     case = await desk.case_doc(tenant, case_id, kind)
     may_change(who, case)
     return tenant, case
