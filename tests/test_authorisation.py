@@ -373,3 +373,30 @@ def test_a_partner_reveals_only_its_own_active_match_until_it_closes_and_every_d
     assert any(r.get("organisation") == "woonzorg-leuven" and "closed" in r["reason"] for r in denied), "after closing"
     assert "Canary" not in str(records)
     assert gdpr.get("/api/v1/audit/verify", headers=doors.bearer(D)).json()["intact"] is True
+
+
+def test_every_refusal_gdpr_gives_is_in_its_audit_log_not_only_reveals(doors) -> None:
+    """A screener reading the audit log, a partner sealing, an expired token erasing, a coordinator approving the end of
+    the crisis: each 401/403 is a record in the municipality's chain, naming whoever could be named, and the chain holds."""
+    gdpr = doors.client("gdpr")
+    subject = uuid.uuid4()
+    tries = [
+        (gdpr.get("/api/v1/audit", headers=doors.bearer(S, sub="curious-screener")), "curious-screener", 403),
+        (gdpr.post("/api/v1/seal", headers=doors.bearer(P, sub="partner-sealer"),
+                   json={"tenant": "leuven", "fields": {"name": "Canary Sealer"}}), "partner-sealer", 403),
+        (gdpr.post(f"/api/v1/subjects/{subject}/erasure", json={"subject_kind": "requester"},
+                   headers=doors.bearer(D, sub="late-dpo", ttl=dt.timedelta(seconds=-60))), None, 401),
+        (gdpr.post("/api/v1/crisis-end/approvals", json={"tenant": "leuven"}, headers=doors.bearer(CO, sub="eager-coordinator")),
+         "eager-coordinator", 403),
+    ]
+    for answer, _actor, status in tries:
+        assert answer.status_code == status, answer.text
+    records = gdpr.get("/api/v1/audit", headers=doors.bearer(D), params={"limit": 1000}).json()
+    denials = [r for r in records if r["operation"] == "request" and r["result"] == "denied"]
+    for answer, actor, status in tries:
+        assert any(r.get("actor") == actor and r["status"] == status and r["reason"] == answer.json()["detail"]
+                   for r in denials), (actor, status)
+    assert any(r["operation_path"] == "/api/v1/subjects/{subject_id}/erasure" and r.get("actor") is None for r in denials), \
+        "an expired token is refused before it names anyone: the record says where, not who"
+    assert "Canary" not in str(records)
+    assert gdpr.get("/api/v1/audit/verify", headers=doors.bearer(D)).json()["intact"] is True

@@ -122,7 +122,7 @@ async def _invalid_request(_request: Request, error: Exception) -> JSONResponse:
     return JSONResponse({"detail": problems}, status_code=422)
 
 
-async def _refused(_request: Request, refusal: Exception) -> JSONResponse:
+async def refused(_request: Request, refusal: Exception) -> JSONResponse:
     # Every Refusal (auth, policy, bad request, unavailable) as its 4xx/503 with a reason that holds no data.
     assert isinstance(refusal, Refusal)
     headers = {"WWW-Authenticate": "Bearer"} if refusal.status == 401 else None
@@ -169,7 +169,7 @@ def create_service_app(
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
     app.add_exception_handler(RequestValidationError, _invalid_request)
-    app.add_exception_handler(Refusal, _refused)
+    app.add_exception_handler(Refusal, refused)
     app.include_router(_health_routes(lambda: holder["runtime"], settings.service.value))
     for router in http_routers:
         app.include_router(router)

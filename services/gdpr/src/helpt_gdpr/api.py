@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Annotated, Generic, TypeVar
 from uuid import UUID
 
+import jwt
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StringConstraints
@@ -17,9 +18,13 @@ from helpt_contracts.types import TenantId
 from helpt_gdpr.keeper import Denied, Keeper, RevealAsk
 from helpt_gdpr.access import SubjectAccess
 from helpt_gdpr.purges import Purges
-from helpt_platform.auth import AuthError, Principal
+from helpt_platform.auth import AuthError, Principal, Refusal
+from helpt_platform.logs import get_logger
+from helpt_platform.service import refused
 
-__all__ = ["router"]
+__all__ = ["audit_denial", "router"]
+
+log = get_logger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["personal data"])
 Plaintext = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
@@ -75,9 +80,48 @@ async def keeper(request: Request) -> Keeper:
 def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal | AuthError:
     """The verified caller, or why there is none (reveal audits that too)."""
     try:
-        return request.app.state.gdpr.verifier.verify(authorization)
+        who = request.app.state.gdpr.verifier.verify(authorization)
     except AuthError as error:
         return error
+    request.state.principal = who  # a refusal further on is audited in this caller's name (`audit_denial`)
+    return who
+
+
+async def audit_denial(request: Request, refusal: Exception) -> JSONResponse:
+    """Every 401 and 403 gdpr answers is in the audit log (a reveal's own refusals are audited by the keeper).
+
+    The record goes to the caller's municipality's chain: the verified caller's, else the one an
+    unverifiable token names, else the one the request names — when that is a municipality served
+    here; a refusal naming none of them is logged without data and not chained anywhere.
+    """
+    assert isinstance(refusal, Refusal)
+    if refusal.status in (401, 403) and not getattr(refusal, "audited", False):
+        who: Principal | None = getattr(request.state, "principal", None)
+        served = request.app.state.gdpr.settings.tenant_ids
+        tenant = who.tenant if who else _claimed_tenant(request)
+        if tenant in served:
+            keep = await request.app.state.gdpr.keeper()
+            route = request.scope.get("route")
+            await keep.audit.append(tenant, "request", "denied", reason=refusal.reason, status=refusal.status,
+                                    operation_path=getattr(route, "path", "?"), method=request.method,
+                                    actor=who.sub if who else None, role=who.role.value if who else None,
+                                    organisation=who.organisation if who else None)
+        else:
+            log.info("refusal not chained: no municipality served here is named", status=refusal.status)
+    return await refused(request, refusal)
+
+
+def _claimed_tenant(request: Request) -> str | None:
+    """The municipality an unverifiable token claims, or the request's `tenant` query parameter; None when neither."""
+    authorization = request.headers.get("authorization", "")
+    if authorization.lower().startswith("bearer "):
+        try:
+            claimed = jwt.decode(authorization[7:].strip(), options={"verify_signature": False}).get("tenant")
+        except jwt.PyJWTError:
+            claimed = None
+        if isinstance(claimed, str):
+            return claimed
+    return request.query_params.get("tenant")
 
 
 def _require(who: Principal | AuthError, scope: Scope) -> Principal:
@@ -134,6 +178,7 @@ async def reveal_batch(batch: Batch[RevealItem], who: Caller, keep: Keep) -> Bat
                 await keep.reveal(who, _ask(item))
             except Denied:
                 pass
+        who.audited = True
         raise who
     outcomes = []
     for item in batch.items:

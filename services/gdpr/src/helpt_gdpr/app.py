@@ -12,7 +12,7 @@ from helpt_contracts.envelope import Envelope
 from helpt_contracts.events import Event, PurgeCompleted, SubjectDataExported
 from helpt_gdpr.access import SubjectAccess
 from helpt_gdpr.actions import Actions
-from helpt_gdpr.api import router
+from helpt_gdpr.api import audit_denial, router
 from helpt_gdpr.pages import pages
 from helpt_gdpr.audit import AuditLog
 from helpt_gdpr.custody import KeyCustody
@@ -20,7 +20,7 @@ from helpt_gdpr.keeper import Keeper
 from helpt_gdpr.purges import Purges
 from helpt_gdpr.settings import GdprSettings
 from helpt_gdpr.tenant_keys import FileTenantKeys, TenantKeyProvider
-from helpt_platform.auth import TokenVerifier
+from helpt_platform.auth import Refusal, TokenVerifier
 from helpt_platform.consumers import subscribe_events
 from helpt_platform.kafka import create_router, publish_event
 from helpt_platform.logs import get_logger
@@ -122,4 +122,5 @@ def create_app(settings: GdprSettings | None = None, *, tenant_keys: TenantKeyPr
         background=[every(settings.announce_retry_s, parts.announce_pending)],
     )
     app.state.gdpr = parts
+    app.add_exception_handler(Refusal, audit_denial)  # every 401/403 in the audit log
     return app

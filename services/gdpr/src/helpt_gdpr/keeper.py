@@ -86,6 +86,7 @@ class Keeper:
             opened = await self._reveal(who, ask)
         except Denied as denied:
             await self._audit_reveal(who, ask, "denied", denied.reason)
+            denied.audited = True
             raise
         await self._audit_reveal(who, ask, "allowed", "allowed")
         return opened
