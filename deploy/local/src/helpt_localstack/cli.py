@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import secrets
 import signal
 import sys
 import time
@@ -127,7 +129,8 @@ def cmd_run(state_dir: Path, deadline_s: float = services.READY_DEADLINE_S) -> i
                          "set HELPT_<NAME>_HTTP_PORT (HELPT_INTAKE_SMTP_PORT, HELPT_MAILCATCHER_SMTP_PORT for mail) to choose others.")
     # Servers named in the environment are used as they are; otherwise the local stack runs.
     external = external_servers()
-    stack = None if external else LocalStack(state_dir)
+    sasl_port = os.environ.get("HELPT_KAFKA_SASL_PORT")
+    stack = None if external else LocalStack(state_dir, kafka_sasl_port=int(sasl_port) if sasl_port else None)
     try:
         if stack is None:
             print("Using Kafka and MongoDB from KAFKA_BOOTSTRAP_SERVERS and MONGODB_URL", flush=True)
@@ -138,6 +141,8 @@ def cmd_run(state_dir: Path, deadline_s: float = services.READY_DEADLINE_S) -> i
             stack.start()
             bootstrap, mongodb_url = stack.bootstrap_servers, stack.mongodb_url
             watched = [stack.kafka, stack.ferretdb]
+            if stack.kafka_sasl_port is not None:
+                _secure_kafka(stack, state_dir)
         print("Starting the services …", flush=True)
         services.start(planned, state_dir, bootstrap, mongodb_url)
         services.wait_ready(planned, deadline_s)
@@ -152,6 +157,22 @@ def cmd_run(state_dir: Path, deadline_s: float = services.READY_DEADLINE_S) -> i
         if stack is not None:
             stack.stop()
     return 0
+
+
+def _secure_kafka(stack: LocalStack, state_dir: Path) -> None:
+    """HELPT_KAFKA_SASL_PORT set: the production ACLs on a SASL/SCRAM listener, a user per service and per partner in
+    HELPT_KAFKA_PARTNERS (comma-separated); their passwords in a 0600 file under the state directory."""
+    from helpt_localstack import kafka_security
+
+    partners = [p.strip() for p in os.environ.get("HELPT_KAFKA_PARTNERS", "").split(",") if p.strip()]
+    users = [kafka_security.service_user(s) for s in kafka_security.SERVICES] + [kafka_security.partner_user(p) for p in partners]
+    passwords = {user: secrets.token_urlsafe(24) for user in users}
+    kafka_security.apply(stack.bootstrap_servers, kafka_security.plan("", partners), passwords)
+    where = state_dir / "kafka-credentials.json"
+    fd = os.open(where, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump({"sasl_bootstrap": f"127.0.0.1:{stack.kafka_sasl_port}", "mechanism": "SCRAM-SHA-512", "users": passwords}, out)
+    print(f"Kafka ACLs on, SASL/SCRAM on 127.0.0.1:{stack.kafka_sasl_port}; credentials in {where}", flush=True)
 
 
 def cmd_down(state_dir: Path) -> int:

@@ -19,7 +19,8 @@ HEALTH_TOPIC = "helpt.localstack.health"
 HEALTH_GROUP = "helpt-localstack-health"
 
 
-def render_server_properties(data_dir: Path, port: int, controller_port: int) -> str:
+def render_server_properties(data_dir: Path, port: int, controller_port: int, sasl_port: int | None = None) -> str:
+    """The broker's configuration; with `sasl_port`, also a SASL/SCRAM listener on which ACLs decide (`kafka_security`)."""
     settings = {
         "process.roles": "broker,controller",
         "node.id": "1",
@@ -45,6 +46,21 @@ def render_server_properties(data_dir: Path, port: int, controller_port: int) ->
         "share.coordinator.state.topic.min.isr": "1",
         "group.initial.rebalance.delay.ms": "0",
     }
+    if sasl_port is not None:
+        # A second listener where clients sign in with SCRAM and ACLs decide. The loopback PLAINTEXT listener
+        # (the local services, the controller) stays as it was: its anonymous user is a super user.
+        settings.update({
+            "listeners": f"{settings['listeners']},SASL_PLAINTEXT://127.0.0.1:{sasl_port}",
+            "advertised.listeners": f"{settings['advertised.listeners']},SASL_PLAINTEXT://127.0.0.1:{sasl_port}",
+            "listener.security.protocol.map": f"{settings['listener.security.protocol.map']},SASL_PLAINTEXT:SASL_PLAINTEXT",
+            "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+            # The broker only checks SCRAM sign-ins here (credentials live in the cluster's metadata).
+            "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config":
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "super.users": "User:ANONYMOUS",
+            "allow.everyone.if.no.acl.found": "false",
+        })
     return "".join(f"{key}={value}\n" for key, value in settings.items())
 
 

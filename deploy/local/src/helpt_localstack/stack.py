@@ -46,6 +46,7 @@ class LocalStack:
         kafka_port: int | None = None,
         kafka_controller_port: int | None = None,
         mongodb_port: int | None = None,
+        kafka_sasl_port: int | None = None,
     ) -> None:
         self.state_dir = Path(state_dir or default_state_dir()).expanduser().resolve()
         self.kafka_port = resolve_port(kafka_port, "HELPT_KAFKA_PORT", DEFAULT_KAFKA_PORT)
@@ -53,6 +54,8 @@ class LocalStack:
             kafka_controller_port, "HELPT_KAFKA_CONTROLLER_PORT", DEFAULT_KAFKA_CONTROLLER_PORT
         )
         self.mongodb_port = resolve_port(mongodb_port, "HELPT_MONGODB_PORT", DEFAULT_MONGODB_PORT)
+        # A SASL/SCRAM listener with ACLs (helpt_localstack.kafka_security), off unless asked for.
+        self.kafka_sasl_port = resolve_port(kafka_sasl_port, "HELPT_KAFKA_SASL_PORT", 0) if kafka_sasl_port is not None else None
         self.log_dir = self.state_dir / "logs"
         self.kafka = Managed("kafka", self.state_dir / "kafka.pid", self.log_dir / "kafka.log")
         self.ferretdb = Managed(
@@ -166,7 +169,7 @@ class LocalStack:
         data.mkdir(parents=True, exist_ok=True)
         properties, log4j = home / "server.properties", home / "log4j2.properties"
         properties.write_text(
-            kafka.render_server_properties(data, self.kafka_port, self.kafka_controller_port),
+            kafka.render_server_properties(data, self.kafka_port, self.kafka_controller_port, self.kafka_sasl_port),
             encoding="utf-8",
         )
         log4j.write_text(kafka.render_log4j2(), encoding="utf-8")

@@ -13,18 +13,20 @@ Delivery guarantees (shared/DESIGN.md):
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Sequence
 from typing import Any
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaRouter
+from faststream.security import BaseSecurity, SASLScram512
 
 from helpt_contracts.envelope import Envelope, encode_event
 from helpt_contracts.events import Event
 from helpt_platform.deadletters import DEFAULT_ATTEMPTS, DeadLetters
 from helpt_platform.settings import ServiceSettings
 
-__all__ = ["ACK_POLICY", "create_broker", "create_router", "publish_event"]
+__all__ = ["ACK_POLICY", "create_broker", "create_router", "kafka_security", "publish_event"]
 
 ACK_POLICY = AckPolicy.NACK_ON_ERROR
 
@@ -41,7 +43,19 @@ def create_broker(settings: ServiceSettings, *, routers: Sequence[KafkaRouter] =
         logger=logging.getLogger("faststream"),
         graceful_timeout=15.0,
         description=f"Helpt {settings.service.value} service",
+        security=kafka_security(settings),
     )
+
+
+def kafka_security(settings: ServiceSettings) -> BaseSecurity | None:
+    """How the service signs in to Kafka: SCRAM-SHA-512 as its own user (ACLs: deploy/README.md), over TLS if set."""
+    context = None
+    if settings.kafka_tls:
+        context = ssl.create_default_context(cafile=str(settings.kafka_ca_file) if settings.kafka_ca_file else None)
+    if settings.kafka_sasl_username:
+        password = settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
+        return SASLScram512(settings.kafka_sasl_username, password, ssl_context=context, use_ssl=settings.kafka_tls)
+    return BaseSecurity(ssl_context=context, use_ssl=True) if context else None
 
 
 def create_router(
