@@ -15,12 +15,16 @@ from faststream import StreamMessage
 from faststream.kafka import KafkaRouter
 from faststream.kafka.annotations import KafkaMessage
 
-from helpt_contracts.envelope import Envelope, decode_event
+from helpt_contracts.envelope import Envelope, EnvelopeError, decode_event
 from helpt_contracts.events import Event
 from helpt_platform.logs import bound
 from helpt_platform.settings import ServiceSettings
 
-__all__ = ["EventHandler", "subscribe_events"]
+__all__ = ["MAX_EVENT_BYTES", "EventHandler", "subscribe_events"]
+
+# No Helpt event comes near this (sealed fields are a few hundred bytes each); a larger one is not ours,
+# and the contracts ignore unknown fields, so without this cap a padded event would be stored whole.
+MAX_EVENT_BYTES = 256 * 1024
 
 EventHandler = Callable[[Envelope, Event], Awaitable[None]]
 
@@ -40,6 +44,8 @@ def subscribe_events(router: KafkaRouter, settings: ServiceSettings, topic: str,
         # The raw record, not FastStream's decoded body: decoding is the contracts' job, and
         # their errors never echo the body.
         record = message.raw_message
+        if len(record.value or b"") > MAX_EVENT_BYTES:
+            raise EnvelopeError(f"message of {len(record.value)} bytes is over the {MAX_EVENT_BYTES // 1024} KB limit")
         envelope, event = decode_event(record.headers, record.value or b"")
         with bound(event_id=str(envelope.id), correlation_id=envelope.correlation_id, tenant=envelope.tenant):
             await handler(envelope, event)

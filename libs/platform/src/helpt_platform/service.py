@@ -21,11 +21,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from helpt_platform.auth import Refusal
 from helpt_platform.kafka import create_broker
+from helpt_platform.limits import WRITES, RequestLimits, limits_from
 from helpt_platform.logs import configure_logging, get_logger
 from helpt_platform.mongo import create_mongo_client, mongo_ping, service_database
 from helpt_platform.settings import ServiceSettings
 
-__all__ = ["BackgroundJob", "RouterFactory", "Runtime", "create_service_app", "every"]
+__all__ = ["BackgroundJob", "RouterFactory", "Runtime", "create_service_app", "document_answers", "every"]
 
 log = get_logger(__name__)
 CHECK_TIMEOUT_S = 3.0
@@ -170,7 +171,43 @@ def create_service_app(
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(Refusal, refused)
+    # Body size and time, writes per address: before anything reads a body (see helpt_platform.limits).
+    app.state.request_limits = limits_from(settings)
+    app.add_middleware(RequestLimits, limits=lambda scope: scope["app"].state.request_limits)
     app.include_router(_health_routes(lambda: holder["runtime"], settings.service.value))
     for router in http_routers:
         app.include_router(router)
+    document_answers(app, _PLATFORM_ANSWERS)
     return app
+
+
+# What the platform itself may answer on the JSON API, before or around an operation's own code:
+# status → (does it apply to this (method, OpenAPI operation)?, description).
+Answers = dict[int, tuple[Callable[[str, dict], bool], str]]
+_PLATFORM_ANSWERS: Answers = {
+    400: (lambda _method, op: "requestBody" in op, "The body could not be read as JSON"),
+    408: (lambda _method, op: "requestBody" in op, "The body did not arrive in time"),
+    413: (lambda _method, op: "requestBody" in op, "The body is too large"),
+    429: (lambda method, _op: method.upper() in WRITES, "Too many changes from this address; see Retry-After"),
+}
+
+
+def document_answers(app: FastAPI, answers: Answers) -> None:
+    """Add each applicable `status: description` to the OpenAPI responses of the app's `/api/` operations
+    (an operation's own description of the same status wins)."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        schema = build()
+        for path, item in schema.get("paths", {}).items():
+            if not path.startswith("/api/"):
+                continue
+            for method, operation in item.items():
+                if not isinstance(operation, dict) or "responses" not in operation:
+                    continue
+                for status, (applies, description) in answers.items():
+                    if applies(method, operation):
+                        operation["responses"].setdefault(str(status), {"description": description})
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

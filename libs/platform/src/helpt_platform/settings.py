@@ -66,6 +66,13 @@ class ServiceSettings(BaseSettings):
     jwt_secret_file: Path = Field(default=Path(".state/local/jwt.secret"), description="Local token signing secret (dev, tests).")
     oidc_jwks_url: str | None = Field(default=None, description="OpenID Connect provider's JWKS URL; set in production.")
     oidc_issuer: str | None = Field(default=None, description="Expected token issuer with OIDC.")
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024, description="Largest request body; a larger one gets 413.")
+    body_timeout_s: float = Field(default=30, gt=0, description="Seconds a request's body may take to arrive; then 408.")
+    write_rate_limit: int = Field(default=600, ge=0,
+                                  description="Writes (POST, PUT, PATCH, DELETE under /api/) one address may send per window; 0: no limit.")
+    write_rate_window_s: float = Field(default=60, gt=0, description="The write rate limit's window, in seconds.")
+    trust_forwarded_for: bool = Field(
+        default=False, description="Take the client's address from X-Forwarded-For (only behind a proxy that sets it).")
 
     @classmethod
     def settings_customise_sources(

@@ -26,7 +26,9 @@ __all__ = ["audit_denial", "router"]
 
 log = get_logger(__name__)
 
-router = APIRouter(prefix="/api/v1", tags=["personal data"])
+# Every operation here needs a token: say so once for all of them.
+router = APIRouter(prefix="/api/v1", tags=["personal data"], responses={
+    401: {"description": "No valid token"}, 403: {"description": "The role may not, or another municipality"}})
 Plaintext = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 
 
@@ -240,7 +242,8 @@ async def request_access(subject_id: UUID, who: Caller, exporting: Exporting) ->
 
 
 @router.get("/subject-access/{access_id}", summary="The export as JSON, once every service answered (dpo)",
-            responses={202: {"description": "Still waiting for some services"}})
+            responses={202: {"description": "Still waiting for some services"},
+                       404: {"description": "No such subject access request"}})
 async def export_access(access_id: UUID, who: Caller, exporting: Exporting) -> JSONResponse:
     principal = _require(who, Scope.GDPR_EXPORT)
     export = await exporting.export(principal, access_id)
@@ -262,7 +265,8 @@ async def approve_crisis_end(ask: CrisisEndApproval, who: Caller, purging: Purgi
     return JSONResponse(outcome, status_code=202 if "purge_id" in outcome else 200)
 
 
-@router.get("/purges/{purge_id}", summary="The report of an erasure or purge: receipts, times, what is missing")
+@router.get("/purges/{purge_id}", summary="The report of an erasure or purge: receipts, times, what is missing",
+            responses={404: {"description": "No such erasure or purge"}})
 async def purge_report(purge_id: UUID, who: Caller, purging: Purging) -> dict:
     # The dpo and the crisis leads who ordered it may read the report.
     lead = isinstance(who, Principal) and who.has(Scope.GDPR_PURGE_APPROVE)

@@ -168,7 +168,8 @@ async def take_offer(request: Request, body: VolunteerIn, desk: Intake, idempote
     return Accepted(id=received.id, reference=received.reference)
 
 
-_TOKEN_RESPONSES = {401: {"description": "Bad or expired token"}, 403: {"description": "Role may not submit, or another tenant"}}
+_TOKEN_RESPONSES = {401: {"description": "Bad or expired token"}, 403: {"description": "Role may not submit, or another tenant"},
+                    422: {"description": "Not valid: which field and what is wrong (an unknown vacancy, postcode, ...)"}}
 
 
 @router.post("/help-requests", status_code=202, response_model=Accepted, summary="Ask for help", responses=_TOKEN_RESPONSES)

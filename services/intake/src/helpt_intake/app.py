@@ -28,7 +28,7 @@ from helpt_platform.auth import issue_token, local_secret
 from helpt_platform.gdpr_client import GdprClient
 from helpt_platform.kafka import publish_event
 from helpt_platform.purge import gdpr_command_router
-from helpt_platform.service import create_service_app
+from helpt_platform.service import create_service_app, document_answers
 
 MAX_BODY = 64 * 1024
 
@@ -92,4 +92,8 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
                                     status_code=413 if length and length.isdigit() else 411)
         return await call_next(request)
 
+    is_json_write = lambda method, _operation: method.upper() in ("POST", "PATCH")  # noqa: E731 — the middleware above
+    document_answers(app, {411: (is_json_write, "The body's length is not given"),
+                           413: (is_json_write, f"The body is larger than {MAX_BODY // 1024} KB"),
+                           415: (is_json_write, "Not sent as JSON (Content-Type: application/json)")})
     return app

@@ -28,8 +28,6 @@ class IntakeSettings(ServiceSettings):
     postcode_pattern: str = Field(default=r"^\d{4}$", description="What a postcode looks like here (regular expression).")
     form_rate_limit: int = Field(default=20, ge=1, description="Forms one client may send per window before being asked to wait.")
     form_rate_window_s: int = Field(default=600, ge=1, description="The rate limit's window, in seconds.")
-    trust_forwarded_for: bool = Field(
-        default=False, description="Take the client's address from X-Forwarded-For (only behind a proxy that sets it).")
     call_back_after_hours: float = Field(default=4, gt=0, le=24 * 30,
                                          description="A help request still without a match after this long goes on the operators' call-back list.")
     smtp_host: str = Field(default="127.0.0.1", description="Address the SMTP server for the help addresses binds to.")

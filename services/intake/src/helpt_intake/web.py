@@ -10,9 +10,7 @@ the confirmation (a reload does not send it again).
 
 from __future__ import annotations
 
-import collections
 import re
-import time
 import uuid
 from collections.abc import Callable
 from functools import cache
@@ -47,6 +45,7 @@ from helpt_intake.forms import (
 from helpt_intake.i18n import languages, negotiate, translations
 from helpt_intake.settings import IntakeSettings
 from helpt_platform.auth import Refusal
+from helpt_platform.limits import RateLimiter, client_address
 from helpt_platform.logs import get_logger
 
 __all__ = ["RateLimiter", "catalogue_for", "form_page", "not_found", "pages", "read_form", "render", "take_form"]
@@ -90,33 +89,8 @@ def render(request: Request, lang: str, template: str, status: int = 200, **cont
     return response
 
 
-class RateLimiter:
-    """At most `limit` forms per client in a sliding window of `window_s` seconds (per process).
-
-    Only forms that are otherwise fine count, so a person correcting mistakes is never slowed.
-    """
-
-    def __init__(self, limit: int, window_s: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._limit, self._window, self._clock = limit, window_s, clock
-        self._seen: dict[str, collections.deque[float]] = {}
-
-    def allow(self, client: str) -> bool:
-        now = self._clock()
-        if len(self._seen) > 10_000:  # forget clients that have been quiet for a window
-            self._seen = {k: q for k, q in self._seen.items() if q and q[-1] > now - self._window}
-        times = self._seen.setdefault(client, collections.deque())
-        while times and times[0] <= now - self._window:
-            times.popleft()
-        if len(times) >= self._limit:
-            return False
-        times.append(now)
-        return True
-
-
 def _client(request: Request) -> str:
-    if request.app.state.settings.trust_forwarded_for and request.headers.get("x-forwarded-for"):
-        return request.headers["x-forwarded-for"].split(",")[0].strip()
-    return request.client.host if request.client else "unknown"
+    return client_address(request.scope, trust_forwarded_for=request.app.state.settings.trust_forwarded_for)
 
 
 async def catalogue_for(request: Request, tenant: str | None = None) -> Catalogue:

@@ -152,7 +152,7 @@ async def post_need(request: Request, need: NeedIn, authorization: Annotated[str
     return JSONResponse(await _view(matcher, stored), status_code=201 if created else 200)
 
 
-@router.get("/api/v1/matching/needs/{need_id}", responses=RESPONSES,
+@router.get("/api/v1/matching/needs/{need_id}", responses={**RESPONSES, 404: {"description": "No such need for your organisation"}},
             summary="A collective need with its places filled, offered and open (the posting partner or a coordinator)")
 async def read_need(request: Request, need_id: uuid.UUID, authorization: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     who = _caller(request, authorization)
