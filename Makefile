@@ -12,7 +12,7 @@ PYTHON     ?= python3
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: help run test install chromium contracts messages token audit-verify deadletters rebuild-matching down clean validate-deploy compose-config docker-dry-build
+.PHONY: bench bench-smoke help run test install chromium contracts messages token audit-verify deadletters rebuild-matching down clean validate-deploy compose-config docker-dry-build
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -60,9 +60,9 @@ token: $(UV)  ## print a local bearer token: make token ROLE=screener [TENANT=le
 audit-verify: $(UV)  ## verify a tenant's audit chain: make audit-verify TENANT=leuven (exit 1 names the first broken record)
 	@$(UV) run --locked python -m helpt_gdpr.verify_audit --tenant $(TENANT)
 
-ARGS ?= list
-deadletters: $(UV)  ## dead letters: make deadletters [ARGS="list | show TOPIC.dlt OFFSET | replay TOPIC.dlt OFFSET|--all"]
-	@$(UV) run --locked python -m helpt_platform.dlt $(ARGS)
+DLT ?= list
+deadletters: $(UV)  ## dead letters: make deadletters [DLT="list | show TOPIC.dlt OFFSET | replay TOPIC.dlt OFFSET|--all"]
+	@$(UV) run --locked python -m helpt_platform.dlt $(DLT)
 
 rebuild-matching: $(UV)  ## refold matching's projections and statistics from the topics (stop matching first; see README)
 	@$(UV) run --locked python -m helpt_matching.rebuild
@@ -122,3 +122,10 @@ compose-config:  ## check deploy/compose/compose.yaml with `docker compose confi
 
 docker-dry-build: $(UV)  ## replay each Dockerfile's builder stage without Docker and start the service from the venv alone
 	@for s in intake screening matching gdpr; do $(PYTHON) deploy/docker/dry_build.py $$s --uv $(UV) || exit 1; done
+
+# --- benchmarks (bench/README.md) ---------------------------------------------------------------------
+bench: install  ## run the benchmarks on their own local stack: make bench [ARGS="--quick --only 1,4"]; writes bench/results/latest.json
+	@$(UV) run --locked python -m bench $(ARGS)
+
+bench-smoke: $(UV)  ## the bench harness's own quick check (a well-formed results file; never asserts speed)
+	@$(UV) run --locked pytest bench/tests -q
