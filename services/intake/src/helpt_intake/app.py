@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from pymongo.errors import ConnectionFailure
 
 from helpt_contracts.envelope import Envelope
 from helpt_contracts.events import Event
@@ -90,6 +91,12 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         return stores[0]
 
     app.state.catalogues = catalogues
+
+    @app.exception_handler(ConnectionFailure)
+    async def store_unavailable(request: Request, exc: ConnectionFailure) -> JSONResponse:
+        # The store is away: as when gdpr or Kafka is, a 503 with the help desk's number, not a 500.
+        return JSONResponse({"detail": f"We cannot take your message right now. Please try again in a few minutes, "
+                                       f"or call {settings.help_phone}."}, status_code=503)
 
     @app.middleware("http")
     async def refuse_unreadable_bodies(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -129,7 +129,12 @@ class Intake:
             await self._cases.insert_one(case)
             try:
                 await asyncio.wait_for(publish_entry(self._publish, entry), self._settings.publish_timeout_s)
-            except Exception as exc:  # noqa: BLE001 — any failure to publish (a timeout too): undo, and say so
+            except TimeoutError:
+                # No answer in time: the producer may still deliver it later, so undoing could leave an event
+                # without its case. Keep the case; the relay publishes it (same ce_id) once Kafka answers.
+                await settle(self._db, case, "relay")
+                log.warning("publish not confirmed in time; the relay publishes it")
+            except Exception as exc:  # noqa: BLE001 — Kafka refused: undo, and say so
                 if await settle(self._db, case, "undo") == "undo":
                     await self._cases.delete_one({"_id": case_id})
                     log.warning("publish failed; submission undone", error=type(exc).__name__)
