@@ -8,7 +8,7 @@ their links. Meanwhile each service is killed with SIGKILL and started again, Ka
 started, and the store is stopped and started. Afterwards Kafka, intake, screening and matching must
 agree: every acknowledged submission has its event and its case, every event was applied once.
 
-`HELPT_FAULT_EVENTS` sets the size of the stream: `make faults` sends 2,000; `make test` (and CI) 200 by default.
+`HELPT_FAULT_EVENTS` sets the size of the stream: `make faults` sends 2,000; `make test` (and CI) 100 by default.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from helpt_platform.auth import issue_token, local_secret
 
 pytestmark = [pytest.mark.infra, pytest.mark.faults]
 
-EVENTS = int(os.environ.get("HELPT_FAULT_EVENTS", "200"))  # make faults: 2000; make test (CI): 200
+EVENTS = int(os.environ.get("HELPT_FAULT_EVENTS", "100"))  # make faults: 2000; make test (CI): 100
 SERVICES = ("intake", "screening", "matching", "gdpr")
 TASK = "phone-chat"  # not a visit: approved volunteers are offered it without confirming the guidelines
 CANARY = "Canary Faulty"
