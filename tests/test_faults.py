@@ -55,6 +55,7 @@ TASK = "phone-chat"  # not a visit: approved volunteers are offered it without c
 CANARY = "Canary Faulty"
 CLIENT_DEADLINE_S = 300.0  # a client keeps retrying one submission this long
 SETTLE_DEADLINE_S = 300.0
+STOPPING = threading.Event()  # set when the stack goes: clients still retrying stop, so a failed run ends
 
 
 # --- the stack ----------------------------------------------------------------------------------------
@@ -142,12 +143,14 @@ def stack() -> Iterator[Stack]:
         })
         envs[name] = env
     built = Stack(local, planned, envs, local_secret(state_dir / "jwt.secret"))
+    STOPPING.clear()
     try:
         for name in ("gdpr", "intake", "screening", "matching"):
             built.start(name)
         built.wait_ready()
         yield built
     finally:
+        STOPPING.set()
         localservices.stop(list(planned.values()), state_dir)
         local.stop()
         shutil.rmtree(state_dir, ignore_errors=True)
@@ -186,7 +189,7 @@ def send(stack: Stack, ledger: Ledger, kind: str, key: str, body: dict, token: s
     deadline = time.monotonic() + CLIENT_DEADLINE_S
     headers = {"Idempotency-Key": key, "Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=stack.url("intake"), timeout=90) as client:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not STOPPING.is_set():
             try:
                 answer = client.post(path, json=body, headers=headers)
                 status = answer.status_code
@@ -242,7 +245,7 @@ class Screeners:
         headers = {"Authorization": f"Bearer {self.token}"}
         deadline = time.monotonic() + CLIENT_DEADLINE_S
         with httpx.Client(base_url=self.stack.url("screening"), timeout=60) as client:
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline and not STOPPING.is_set():
                 try:
                     answer = client.post(f"/api/v1/screening/cases/{ident}/decision", headers=headers,
                                          json={"decision": "approve", "reason": "interview-ok"})
@@ -276,7 +279,7 @@ class Volunteers:
         deadline = time.monotonic() + 120
         with httpx.Client(timeout=60) as client:
             offers = []
-            while time.monotonic() < deadline and not offers:
+            while time.monotonic() < deadline and not offers and not STOPPING.is_set():
                 try:
                     answer = client.get(f"{self.stack.url('matching')}/api/v1/matching/requests/{request_id}/offers",
                                         headers={"Authorization": f"Bearer {self.token}"})
@@ -376,7 +379,7 @@ def settle_and_check(stack: Stack, ledger: Ledger, label: str) -> Tally:
     """Wait until matching has applied every event on its topics, then check every promise; the tally."""
     mongo = MongoClient(stack.local.mongodb_url, uuidRepresentation="standard")
     intake, screening, matching = mongo["helpt_intake"], mongo["helpt_screening"], mongo["helpt_matching"]
-    deadline = time.monotonic() + SETTLE_DEADLINE_S
+    deadline, applied_so_far = time.monotonic() + SETTLE_DEADLINE_S, -1
     while True:
         records = read_topics(stack.local.bootstrap_servers, INPUT_TOPICS)
         dead = read_topics(stack.local.bootstrap_servers, dead_letter_topics())
@@ -385,6 +388,8 @@ def settle_and_check(stack: Stack, ledger: Ledger, label: str) -> Tally:
         facts = {str(f["_id"]) for f in matching["facts"].find({}, {"_id": 1})}
         if on_kafka - dead_ids <= facts or time.monotonic() > deadline:
             break
+        if len(facts) != applied_so_far:  # still catching up: give it more time; a stall ends the wait
+            deadline, applied_so_far = time.monotonic() + SETTLE_DEADLINE_S, len(facts)
         time.sleep(2)
     try:
         # Intake: every 202 has its case and its event; every case its event; no event without its case.
@@ -438,9 +443,13 @@ def settle_and_check(stack: Stack, ledger: Ledger, label: str) -> Tally:
         mongo.close()
 
 
-def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
+def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 300,
+             progress: Callable[[], object] | None = None) -> None:
+    """Wait until `predicate()`; give up after `timeout` seconds without `progress()` changing (a stall, not a slow machine)."""
+    deadline, seen = time.monotonic() + timeout, progress() if progress else None
     while not predicate():
+        if progress is not None and (now := progress()) != seen:
+            deadline, seen = time.monotonic() + timeout, now
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.2)
 
@@ -460,7 +469,8 @@ def test_each_service_killed_mid_stream_loses_nothing_and_applies_every_event_on
     ledger.watchers += [screeners, volunteers]
     clients = stream(stack, ledger, EVENTS, f"k{uuid.uuid4().hex[:6]}")
     for n, name in enumerate(SERVICES):
-        wait_for(lambda: len(ledger.acked) >= EVENTS * (n + 1) // (len(SERVICES) + 1), f"the stream before killing {name}")
+        wait_for(lambda: len(ledger.acked) >= EVENTS * (n + 1) // (len(SERVICES) + 1), f"the stream before killing {name}",
+                 progress=lambda: len(ledger.acked))
         stack.kill(name)
         time.sleep(1.0)
         stack.start(name)
@@ -480,7 +490,7 @@ def test_kafka_stopped_mid_stream_intake_refuses_and_loses_nothing_it_acknowledg
     ledger.watchers.append(screeners)
     count = max(EVENTS // 5, 40)
     clients = stream(stack, ledger, count, f"q{uuid.uuid4().hex[:6]}", workers=3)
-    wait_for(lambda: len(ledger.acked) >= count // 3, "the stream before stopping Kafka")
+    wait_for(lambda: len(ledger.acked) >= count // 3, "the stream before stopping Kafka", progress=lambda: len(ledger.acked))
     stack.stop_kafka()
     # While Kafka is away, a new submission is refused with a 503 and nothing is kept.
     operator = stack.token(Role.OPERATOR, "fault-operator")
@@ -504,7 +514,7 @@ def test_store_stopped_every_service_turns_unready_and_recovers_without_loss(sta
     ledger.watchers.append(screeners)
     count = max(EVENTS // 10, 40)
     clients = stream(stack, ledger, count, f"s{uuid.uuid4().hex[:6]}", workers=3)
-    wait_for(lambda: len(ledger.acked) >= count // 3, "the stream before stopping the store")
+    wait_for(lambda: len(ledger.acked) >= count // 3, "the stream before stopping the store", progress=lambda: len(ledger.acked))
     stack.stop_store()
     try:
         wait_for(lambda: all(readyz(stack, name) == 503 for name in SERVICES), "every /readyz to answer 503", timeout=60)
