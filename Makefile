@@ -12,7 +12,7 @@ PYTHON     ?= python3
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: bench bench-smoke help run test install chromium contracts messages token audit-verify deadletters rebuild-matching down clean validate-deploy compose-config docker-dry-build
+.PHONY: bench bench-smoke help run test faults install chromium contracts messages token audit-verify deadletters rebuild-matching down clean validate-deploy compose-config docker-dry-build
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,6 +42,10 @@ run: install  ## start Kafka, the store and the four services on 127.0.0.1; Ctrl
 
 test: install  ## run the whole suite against real Kafka and a real MongoDB-wire server
 	@$(UV) run --locked pytest $(PYTEST_ARGS)
+
+FAULT_EVENTS ?= 2000
+faults: install  ## kill -9 each service, stop Kafka, stop the store, mid-stream: nothing lost, nothing twice
+	@HELPT_FAULT_EVENTS=$(FAULT_EVENTS) $(UV) run --locked pytest -m faults -s -p no:cacheprovider tests/test_faults.py $(PYTEST_ARGS)
 
 contracts: $(UV)  ## regenerate contracts/schemas and contracts/asyncapi.json after changing an event
 	@$(UV) run --locked python -m helpt_contracts.schemagen

@@ -81,7 +81,8 @@ class BenchStack:
         if "gdpr" in self.procs:
             env[f"HELPT_{up}_GDPR_URL"] = self.procs["gdpr"].url
         if service == "intake":  # no mail desk; the bench's clients all come from one address
-            env.update({"HELPT_INTAKE_SMTP_PORT": "0", "HELPT_INTAKE_FORM_RATE_LIMIT": "100000000"})
+            env.update({"HELPT_INTAKE_SMTP_PORT": "0", "HELPT_INTAKE_FORM_RATE_LIMIT": "100000000",
+                        "HELPT_INTAKE_WRITE_RATE_LIMIT": "0"})  # the load comes from one address
         if service == "matching":  # no outgoing mail: the bench measures matching, not an SMTP server
             env.update({"HELPT_MATCHING_SMTP_PORT": "0",
                         "HELPT_MATCHING_LINK_SECRET_FILE": str(self.state_dir / "matching-links.secret")})

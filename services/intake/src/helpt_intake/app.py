@@ -7,7 +7,9 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from pymongo.errors import ConnectionFailure
 
+from helpt_contracts.envelope import Envelope
 from helpt_contracts.events import Event
 from helpt_contracts.roles import Role
 from helpt_intake.api import router
@@ -21,6 +23,7 @@ from helpt_intake.catalogue import CatalogueStore
 from helpt_intake.catalogue_api import router as catalogue_router
 from helpt_intake.mail_api import mail_router
 from helpt_intake.mailbox import mailbox
+from helpt_intake.outbox import CaseRelay
 from helpt_intake.settings import IntakeSettings
 from helpt_intake.submissions import Intake
 from helpt_intake.triage import MailTriage
@@ -28,7 +31,7 @@ from helpt_platform.auth import issue_token, local_secret
 from helpt_platform.gdpr_client import GdprClient
 from helpt_platform.kafka import publish_event
 from helpt_platform.purge import gdpr_command_router
-from helpt_platform.service import create_service_app, document_answers
+from helpt_platform.service import Runtime, create_service_app, document_answers, every
 
 MAX_BODY = 64 * 1024
 
@@ -36,13 +39,19 @@ MAX_BODY = 64 * 1024
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     """The intake service's HTTP app with its Kafka broker, store and subscribers."""
     settings = settings or IntakeSettings()
+
+    async def relay_unsent(runtime: Runtime) -> None:
+        async def publish(event: Event, envelope: Envelope) -> object:
+            return await publish_event(runtime.broker, settings, event, envelope=envelope)
+
+        await CaseRelay(runtime.db, publish, settings.outbox_grace_s).run_once()
     app = create_service_app(
         settings,
         title="Helpt intake",
         description="Where every request for help and every offer arrives: web forms, phone console, e-mail, API.",
         kafka_consumers=[gdpr_command_router, case_status_router],
         http_routers=[router, changes_router, catalogue_router, mail_router, console_router, console, pages],  # pages last: it answers every other /<lang>/ address
-        background=[mailbox(settings, lambda: app.state.mail_triage)],
+        background=[mailbox(settings, lambda: app.state.mail_triage), every(settings.relay_interval_s, relay_unsent)],
     )
     app.state.settings = settings
     app.state.form_limiter = RateLimiter(settings.form_rate_limit, settings.form_rate_window_s)
@@ -55,10 +64,13 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         if not built:  # the store and broker exist once the lifespan has started
             runtime = app.state.runtime
 
-            async def publish(event: Event) -> object:
-                return await publish_event(runtime.broker, settings, event)
+            async def publish(event: Event, envelope: Envelope | None = None) -> object:
+                return await publish_event(runtime.broker, settings, event, envelope=envelope)
 
-            built.append(Intake(settings, runtime.db, gdpr, publish, runtime.kafka_started.is_set))
+            async def kafka_answers() -> bool:
+                return await runtime.broker.ping(timeout=3)
+
+            built.append(Intake(settings, runtime.db, gdpr, publish, runtime.kafka_started.is_set, kafka_answers))
         return built[0]
 
     app.state.intake = intake
@@ -79,6 +91,12 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         return stores[0]
 
     app.state.catalogues = catalogues
+
+    @app.exception_handler(ConnectionFailure)
+    async def store_unavailable(request: Request, exc: ConnectionFailure) -> JSONResponse:
+        # The store is away: as when gdpr or Kafka is, a 503 with the help desk's number, not a 500.
+        return JSONResponse({"detail": f"We cannot take your message right now. Please try again in a few minutes, "
+                                       f"or call {settings.help_phone}."}, status_code=503)
 
     @app.middleware("http")
     async def refuse_unreadable_bodies(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -30,6 +30,12 @@ class IntakeSettings(ServiceSettings):
     form_rate_window_s: int = Field(default=600, ge=1, description="The rate limit's window, in seconds.")
     call_back_after_hours: float = Field(default=4, gt=0, le=24 * 30,
                                          description="A help request still without a match after this long goes on the operators' call-back list.")
+    outbox_grace_s: float = Field(default=120, ge=5, le=3600,
+                                  description="A case whose event is still unsent after this long (its writer died) is published by the relay; "
+                                              "longer than a publish can take, so a submission still being refused is never published.")
+    publish_timeout_s: float = Field(default=15, gt=0, le=60,
+                                     description="How long a submission waits for Kafka to take its event before it is undone (503).")
+    relay_interval_s: float = Field(default=5, gt=0, le=300, description="How often unsent cases are looked for.")
     smtp_host: str = Field(default="127.0.0.1", description="Address the SMTP server for the help addresses binds to.")
     smtp_port: int = Field(default=2525, ge=0, le=65535, description="SMTP port for mail to the help addresses; 0 turns it off.")
     help_addresses: dict[str, str] = Field(

@@ -1,16 +1,20 @@
 """Taking in a help request or an offer: seal, keep, publish — all of it, or nothing.
 
 Order matters: the personal fields are sealed by gdpr first (intake never holds plaintext at
-rest, nor a key), the case is kept sealed, the event is published and acknowledged by Kafka
-(acks=all), and only then is the person told "received". If gdpr or Kafka fails on the way,
-what was written is removed again and the person hears 503 with the help desk's number.
+rest, nor a key), the case is kept sealed with its event (an outbox entry), the event is published
+and acknowledged by Kafka (acks=all), and only then is the person told "received". If gdpr or Kafka
+fails on the way, what was written is removed again and the person hears 503 with the help desk's
+number. If the process dies between keeping the case and publishing, the relay publishes the kept
+event after a grace period (`helpt_intake.outbox`), and a retry with the same idempotency key gets
+the case's answer instead of a 409 for ever.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
@@ -28,6 +32,8 @@ from helpt_platform.auth import Refusal
 from helpt_platform.claims import claim, release
 from helpt_platform.gdpr_client import GdprClient, GdprUnavailable
 from helpt_platform.logs import get_logger
+from helpt_platform.outbox import outbox_entry
+from helpt_intake.outbox import mark_sent, publish_entry, settle
 
 __all__ = ["Intake", "Received"]
 
@@ -62,8 +68,10 @@ class Intake:
     """Submissions from every channel."""
 
     def __init__(self, settings: IntakeSettings, db: AsyncDatabase, gdpr: GdprClient,
-                 publish: Callable[[Event], Any], kafka_ready: Callable[[], bool]) -> None:
+                 publish: Callable[..., Any], kafka_ready: Callable[[], bool],
+                 kafka_answers: Callable[[], Awaitable[bool]] | None = None) -> None:
         self._settings = settings
+        self._db = db
         self._cases = db["cases"]
         self._keys = db["idempotency_keys"]
         self._closures = db["case_closures"]
@@ -71,6 +79,7 @@ class Intake:
         self._gdpr = gdpr
         self._publish = publish
         self._kafka_ready = kafka_ready
+        self._kafka_answers = kafka_answers
 
     def _unavailable(self) -> Refusal:
         return Refusal(503, f"We cannot take your message right now. Please try again in a few minutes, "
@@ -88,13 +97,14 @@ class Intake:
         if tenant not in self._settings.tenant_ids:
             raise Refusal(422, f"unknown municipality: {tenant}")
         key_id = f"{tenant}:{kind}:{idempotency_key}" if idempotency_key else None
+        case_id, reference = uuid4(), new_reference("H" if kind == "request" else "V")
         if key_id:
-            earlier = await self._claim(key_id, tenant)
+            earlier = await self._claim(key_id, tenant, case_id, reference)
             if earlier is not None:
                 return earlier
-        case_id, reference = uuid4(), new_reference("H" if kind == "request" else "V")
         try:
-            if not self._kafka_ready():
+            # A broker that went away after start-up is asked, not assumed: a publish to it would hang.
+            if not self._kafka_ready() or (self._kafka_answers is not None and not await self._kafka_answers()):
                 raise self._unavailable()
             try:
                 contact_index = await self._contact_index(tenant, personal)
@@ -107,19 +117,32 @@ class Intake:
             if getattr(event, "channel", channel) != channel or getattr(event, "entered_by", entered_by) != entered_by:
                 raise ValueError("the event's channel or operator differs from the submission's")
             now = dt.datetime.now(dt.UTC)
-            await self._cases.insert_one({
+            entry = outbox_entry(event, source=self._settings.service.value, time=now)
+            case = {
                 "_id": case_id, "tenant": tenant, "subject_ids": [subject_id], "kind": kind, "reference": reference,
                 "channel": channel.value, "entered_by": entered_by, **case_facts(event),
                 "status": CaseStatus.RECEIVED.value, "status_at": now, "contact_index": contact_index,
                 "matches": {}, "applied": [], "version": 0,
                 "personal": {f.value: s.model_dump() for f, s in sealed.items()}, "created_at": now,
-            })
+                "unsent": True, "outbox": entry,
+            }
+            await self._cases.insert_one(case)
             try:
-                await self._publish(event)
-            except Exception as exc:  # noqa: BLE001 — any failure to publish: undo, and say so
-                await self._cases.delete_one({"_id": case_id})
-                log.warning("publish failed; submission undone", error=type(exc).__name__)
-                raise self._unavailable() from None
+                await asyncio.wait_for(publish_entry(self._publish, entry), self._settings.publish_timeout_s)
+            except TimeoutError:
+                # No answer in time: the producer may still deliver it later, so undoing could leave an event
+                # without its case. Keep the case; the relay publishes it (same ce_id) once Kafka answers.
+                await settle(self._db, case, "relay")
+                log.warning("publish not confirmed in time; the relay publishes it")
+            except Exception as exc:  # noqa: BLE001 — Kafka refused: undo, and say so
+                if await settle(self._db, case, "undo") == "undo":
+                    await self._cases.delete_one({"_id": case_id})
+                    log.warning("publish failed; submission undone", error=type(exc).__name__)
+                    raise self._unavailable() from None
+                # The relay took it over (this publish outlasted the grace period): it goes out; the case stands.
+                log.warning("publish failed; the relay publishes it", error=type(exc).__name__)
+            else:
+                await mark_sent(self._db, case_id)
         except Exception:  # a refusal, or a bug: either way the key must not stay claimed
             if key_id:
                 await self._keys.delete_one({"_id": key_id, "state": "pending"})
@@ -142,15 +165,28 @@ class Intake:
             raise
         return [value for value in (found.get("phone"), found.get("email")) if value]
 
-    async def _claim(self, key_id: str, tenant: str) -> Received | None:
-        """None when this key is new (now claimed); the earlier answer when it was used before."""
+    async def _claim(self, key_id: str, tenant: str, case_id: UUID, reference: str, *, again: bool = True) -> Received | None:
+        """None when this key is new (now claimed for `case_id`); the earlier answer when it was used before.
+
+        A key left pending longer than the outbox's grace period belongs to an attempt that died: if it
+        kept its case, that case is the answer (the relay publishes its event); if not, this attempt starts again.
+        """
         try:
-            await self._keys.insert_one({"_id": key_id, "tenant": tenant, "state": "pending", "at": dt.datetime.now(dt.UTC)})
+            await self._keys.insert_one({"_id": key_id, "tenant": tenant, "state": "pending", "at": dt.datetime.now(dt.UTC),
+                                         "case_id": case_id, "reference": reference})
             return None
         except DuplicateKeyError:
             earlier = await self._keys.find_one({"_id": key_id})
         if earlier and earlier.get("state") == "done":
             return Received(earlier["case_id"], earlier["reference"])
+        cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=self._settings.outbox_grace_s)
+        if earlier and earlier.get("case_id") and again and await self._keys.find_one({"_id": key_id, "at": {"$lt": cutoff}}):
+            kept = await self._cases.find_one({"_id": earlier["case_id"]}, {"tenant": 1, "subject_ids": 1})
+            if kept is not None and await settle(self._db, kept, "relay") == "relay":
+                await self._keys.update_one({"_id": key_id}, {"$set": {"state": "done"}})
+                return Received(earlier["case_id"], earlier["reference"])
+            await self._keys.delete_one({"_id": key_id, "state": "pending", "case_id": earlier["case_id"]})
+            return await self._claim(key_id, tenant, case_id, reference, again=False)
         raise Refusal(409, "this submission is still being processed; try again in a moment")
 
     # --- after the submission: changes, cancellations, withdrawals --------------------------

@@ -37,9 +37,12 @@ from helpt_contracts.events import (
     VolunteerWithdrawn,
 )
 from helpt_platform.claims import Conflict, claim
+from helpt_platform.logs import get_logger
 from helpt_matching.domain import fold_request, fold_volunteer
 
 __all__ = ["Projections"]
+
+log = get_logger(__name__)
 
 _DECISIONS = {VolunteerApproved: "approved", VolunteerRejected: "rejected", VolunteerSuspended: "suspended",
               VolunteerDecisionReversed: "reversed"}
@@ -107,7 +110,8 @@ class Projections:
                                          "aggregate_id": ident, "kind": kind, "data": data, "at": at,
                                          "subject_ids": subject_ids})
         except DuplicateKeyError:
-            pass  # a redelivery: the fact is kept; refolding below is harmless and finishes an interrupted run
+            # A redelivery: the fact is kept; refolding below is harmless and finishes an interrupted run.
+            log.info("redelivery dropped", event_type=type(event).__name__)
         if aggregate == "request":
             return await self._refold(self.requests, "request", ident, event.tenant, fold_request)
         return await self._refold(self.volunteers, "volunteer", ident, event.tenant, fold_volunteer)

@@ -25,6 +25,8 @@ async def keep_case(store: CaseStore, envelope: Envelope, event: Event) -> Appli
     outcome = await store.apply(envelope.id, envelope.time, event)
     if outcome is Applied.UNKNOWN_CASE:
         log.info("event for a case not held here; skipped", event_type=envelope.type, case_id=envelope.subject)
+    elif outcome is Applied.REPEATED:
+        log.info("redelivery dropped", event_type=envelope.type, case_id=envelope.subject)
     elif outcome is Applied.APPLIED:
         log.info("screening case kept", event_type=envelope.type, case_id=envelope.subject)
     return outcome
