@@ -67,6 +67,7 @@ class AuditLog:
     def __init__(self, records: AsyncCollection) -> None:
         self._records = records
         self._lock = asyncio.Lock()  # fewer retries within one process; the index guards across processes
+        self._heads: dict[str, dict[str, Any]] = {}
 
     async def ensure_indexes(self) -> None:
         await self._records.create_index([("tenant", ASCENDING), ("seq", ASCENDING)], unique=True, name="chain")
@@ -77,7 +78,12 @@ class AuditLog:
         """Append one record: who (actor, role, organisation), what, why, result — never plaintext."""
         async with self._lock:
             for _ in range(_RETRIES):
-                last = await self._records.find_one({"tenant": tenant}, sort=[("seq", DESCENDING)])
+                # The chain's head as this process last wrote it; read from the store only when unknown or when
+                # another process appended meanwhile (the unique (tenant, seq) index tells). A sorted read per
+                # append grows with the log on the store, and every seal and reveal appends.
+                last = self._heads.get(tenant)
+                if last is None:
+                    last = await self._records.find_one({"tenant": tenant}, {"seq": 1, "hash": 1}, sort=[("seq", DESCENDING)])
                 record = {
                     "tenant": tenant,
                     "seq": 1 if last is None else last["seq"] + 1,
@@ -91,7 +97,9 @@ class AuditLog:
                 try:
                     await self._records.insert_one(record)
                 except DuplicateKeyError:
+                    self._heads.pop(tenant, None)  # another process appended: read the head again
                     continue
+                self._heads[tenant] = {"seq": record["seq"], "hash": record["hash"]}
                 return record
         raise RuntimeError("could not append to the audit chain: too much contention")
 
