@@ -8,6 +8,7 @@ and `make docker-dry-build` replays the Dockerfiles' builder stages.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import shlex
 from pathlib import Path
@@ -45,31 +46,15 @@ def env_names(service: str) -> set[str]:
     return {prefix + field.upper() for field in settings.model_fields} | set(SHARED_ENV.values())
 
 
-def dockerfile_stages(path: Path) -> list[dict[str, Any]]:
-    """[{from, name, instructions: [(INSTR, args)]}] with continuation lines joined, comments dropped."""
-    stages: list[dict[str, Any]] = []
-    args: dict[str, str] = {}
-    pending = ""
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not pending and (not line or line.startswith("#")):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        line, pending = pending + line, ""
-        instruction, _, rest = line.partition(" ")
-        instruction, rest = instruction.upper(), rest.strip()
-        if instruction == "ARG" and not stages:
-            name, _, default = rest.partition("=")
-            args[name] = default
-        elif instruction == "FROM":
-            image, _, name = rest.partition(" AS ")
-            image = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), m.group(0)), image.strip())
-            stages.append({"from": image, "name": name.strip(), "instructions": []})
-        else:
-            stages[-1]["instructions"].append((instruction, rest))
-    return stages
+def _dry_build():
+    """deploy/docker/dry_build.py (a script run with the system Python): its Dockerfile parser is the one tested here."""
+    spec = importlib.util.spec_from_file_location("dry_build", Path(__file__).resolve().parents[1] / "deploy/docker/dry_build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+dockerfile_stages = _dry_build().dockerfile_stages
 
 
 def of(stage: dict[str, Any], instruction: str) -> list[str]:

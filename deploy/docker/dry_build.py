@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import os
+import re
 import shlex
 import shutil
 import socket
@@ -25,16 +26,17 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def builder_steps(dockerfile: Path) -> list[tuple[str, str]]:
-    """(instruction, arguments) of the first stage, continuation lines joined, comments dropped."""
-    steps: list[tuple[str, str]] = []
-    stage = 0
+def dockerfile_stages(path: Path) -> list[dict[str, Any]]:
+    """[{from, name, instructions: [(INSTR, args)]}] with continuation lines joined, comments dropped."""
+    stages: list[dict[str, Any]] = []
+    args: dict[str, str] = {}
     pending = ""
-    for raw in dockerfile.read_text().splitlines():
+    for raw in path.read_text().splitlines():
         line = raw.strip()
         if not pending and (not line or line.startswith("#")):
             continue
@@ -42,15 +44,24 @@ def builder_steps(dockerfile: Path) -> list[tuple[str, str]]:
             pending += line[:-1] + " "
             continue
         line, pending = pending + line, ""
-        instruction, _, args = line.partition(" ")
-        if instruction.upper() == "FROM":
-            stage += 1
-            if stage > 1:
-                break
-            continue
-        if stage == 1:
-            steps.append((instruction.upper(), args.strip()))
-    return steps
+        instruction, _, rest = line.partition(" ")
+        instruction, rest = instruction.upper(), rest.strip()
+        if instruction == "ARG" and not stages:
+            name, _, default = rest.partition("=")
+            args[name] = default
+        elif instruction == "FROM":
+            image, _, name = rest.partition(" AS ")
+            image = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), m.group(0)), image.strip())
+            stages.append({"from": image, "name": name.strip(), "instructions": []})
+        else:
+            stages[-1]["instructions"].append((instruction, rest))
+    return stages
+
+
+
+def builder_steps(dockerfile: Path) -> list[tuple[str, str]]:
+    """(instruction, arguments) of the first stage, continuation lines joined, comments dropped."""
+    return dockerfile_stages(dockerfile)[0]["instructions"]
 
 
 def ignored(relative: str, patterns: list[str]) -> bool:
