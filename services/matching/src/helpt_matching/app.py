@@ -65,7 +65,7 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
             built["messenger"] = Messenger(runtime.db, parts(runtime)[0], gdpr, links, channels_from(settings),
                                            public_url=settings.public_url, tenants=settings.tenant_ids,
                                            max_attempts=settings.message_max_attempts, retry_s=settings.message_retry_s,
-                                           window=dt.timedelta(hours=settings.link_ttl_hours), time_zone=settings.time_zone)
+                                           window=dt.timedelta(hours=settings.link_ttl_hours), areas=areas)
         return built["messenger"]  # type: ignore[return-value]
 
     async def messages_job(runtime: Runtime) -> None:

@@ -36,6 +36,7 @@ from helpt_matching.channels import Channel
 from helpt_matching.links import OfferLinks
 from helpt_matching.message_texts import Kind, Rendered, language_for, render
 from helpt_matching.offers import Status
+from helpt_matching.areas import Areas
 from helpt_matching.projections import Projections
 
 __all__ = ["Kind", "Messenger", "State"]
@@ -69,7 +70,7 @@ _KIND_OF = {Status.OPEN: Kind.OFFER, Status.TAKEN: Kind.TAKEN, Status.WITHDRAWN:
 class Messenger:
     def __init__(self, db: AsyncDatabase, projections: Projections, gdpr: GdprClient, links: Callable[[], OfferLinks],
                  channels: dict[str, Channel], *, public_url: str, tenants: tuple[str, ...], max_attempts: int,
-                 retry_s: float, window: dt.timedelta, time_zone: str) -> None:
+                 retry_s: float, window: dt.timedelta, areas: Callable[[str], Areas]) -> None:
         self.queue = db["messages"]
         self.offers = db["offers"]
         self.claims = projections.claims
@@ -82,7 +83,7 @@ class Messenger:
         self._max_attempts = max_attempts
         self._retry_s = retry_s
         self._window = window
-        self._tz = time_zone
+        self._areas = areas  # each municipality's time zone is in its areas file
         self._indexed = False
 
     async def ready(self) -> None:
@@ -247,7 +248,7 @@ class Messenger:
         if sealed is None or not person.get("subject_ids"):
             return _Nothing(State.UNREACHABLE, None)
         subject = person["subject_ids"][0]
-        rendered: Rendered = render(kind, language_for(person.get("languages")), time_zone=self._tz, **values)
+        rendered: Rendered = render(kind, language_for(person.get("languages")), time_zone=str(self._areas(tenant).timezone), **values)
         return purpose, action_of(subject), subject, SealedField.model_validate(sealed), rendered
 
     async def _settle(self, message: dict[str, Any], state: str, error: str | None, **fields: Any) -> None:

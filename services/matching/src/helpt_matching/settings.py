@@ -48,7 +48,6 @@ class MatchingSettings(ServiceSettings):
     message_max_attempts: int = Field(default=6, ge=1, le=100, description="Sending attempts before a message is marked failed.")
     message_retry_s: float = Field(default=30.0, gt=0, le=86400,
                                    description="Wait before the second attempt; doubled after each failure (at most an hour).")
-    time_zone: str = Field(default="Europe/Brussels", description="Time zone of the answer-before times in messages.")
     smtp_host: str = Field(default="127.0.0.1", description="SMTP server messages are sent through (`make run`: the mail catcher).")
     smtp_port: int = Field(default=1025, ge=0, le=65535, description="SMTP port; 0 turns e-mail off.")
     smtp_from: str = Field(default="Helpt <no-reply@helpt.local>", description="From address of every message.")
