@@ -38,6 +38,25 @@ async def test_a_service_seals_and_the_dpo_reveals_through_the_client(gdpr):
         await dpo.aclose()
 
 
+async def test_sealing_with_the_index_gives_the_same_indexes_in_one_call_and_refuses_a_bad_contact(gdpr):
+    base, token = gdpr
+    intake = GdprClient(base, lambda tenant: token(Role.SERVICE, "intake"))
+    dpo = GdprClient(base, lambda tenant: token(Role.DPO, "dpo-1"))
+    try:
+        fields = {F.NAME: "Jeanne Dupont", F.PHONE: "0470 12 34 56", F.EMAIL: "Jeanne.Dupont@Example.org"}
+        subject, sealed, index = await intake.seal_and_index("leuven", fields)
+        assert index == await intake.blind_indexes("leuven", phone="+32 470 12 34 56", email="jeanne.dupont@example.org")
+        assert index["phone"] and index["email"]
+        opened = await dpo.reveal("leuven", subject, Purpose.SUBJECT_ACCESS, (ActionKind.SUBJECT, subject), sealed)
+        assert opened == fields
+        with pytest.raises(Refusal) as refused:
+            await intake.seal_and_index("leuven", {F.NAME: "Jeanne Dupont", F.PHONE: "not a number 12"})
+        assert refused.value.status == 422 and "not a number" not in refused.value.reason
+    finally:
+        await intake.aclose()
+        await dpo.aclose()
+
+
 async def test_a_refusal_comes_back_with_its_status_and_reason(gdpr):
     base, token = gdpr
     operator = GdprClient(base, lambda tenant: token(Role.OPERATOR, "operator-1"))

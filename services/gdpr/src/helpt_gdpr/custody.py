@@ -35,10 +35,15 @@ class KeyCustody:
             raise TenantUnavailable(tenant)
         return key
 
-    async def key_for_sealing(self, tenant: str, subject_id: UUID) -> tuple[str, bytes]:
-        """(kid, data key) of the subject, created on first use."""
+    async def key_for_sealing(self, tenant: str, subject_id: UUID, *, new: bool = False) -> tuple[str, bytes]:
+        """(kid, data key) of the subject, created on first use.
+
+        `new`: the caller just made up `subject_id`, so there is no key to look for. On FerretDB
+        the look-up is a scan of every key (only a lone string `_id` is pushed down to SQLite),
+        and a submission from the public form is always a new subject.
+        """
         tenant_key = await self.tenant_key(tenant)
-        doc = await self._keys.find_one({"tenant": tenant, "subject_id": subject_id})
+        doc = None if new else await self._keys.find_one({"tenant": tenant, "subject_id": subject_id})
         if doc is None:
             kid = f"dk-{uuid4().hex}"
             data_key = new_key()
@@ -60,8 +65,11 @@ class KeyCustody:
     async def key_for_opening(self, tenant: str, subject_id: UUID, kid: str) -> bytes | None:
         """The data key named `kid` of this subject, or None if it was destroyed or is not theirs."""
         tenant_key = await self.tenant_key(tenant)
-        doc = await self._keys.find_one({"_id": kid, "tenant": tenant, "subject_id": subject_id})
-        return None if doc is None else unwrap_key(tenant_key, tenant, subject_id, kid, doc["wrapped"])
+        # By `_id` alone (FerretDB looks that up directly; any other filter reads every key), then checked here.
+        doc = await self._keys.find_one({"_id": kid})
+        if doc is None or doc.get("tenant") != tenant or doc.get("subject_id") != subject_id:
+            return None
+        return unwrap_key(tenant_key, tenant, subject_id, kid, doc["wrapped"])
 
     async def destroy_subject(self, tenant: str, subject_id: UUID) -> int:
         """Crypto-shred one subject: every sealed copy of their data becomes unreadable."""

@@ -51,9 +51,10 @@ class Keeper:
             raise Denied(403, "the token belongs to another tenant")
         if not who.has(Scope.GDPR_SEAL):
             raise Denied(403, f"role {who.role.value} may not seal")
+        new = subject_id is None
         subject_id = subject_id or uuid4()
         try:
-            kid, key = await self.custody.key_for_sealing(tenant, subject_id)
+            kid, key = await self.custody.key_for_sealing(tenant, subject_id, new=new)
         except TenantUnavailable:
             raise Denied(410, "this tenant has no keys: unknown, or its data was destroyed") from None
         sealed = {f: seal_field(key, kid, tenant, subject_id, f, text) for f, text in fields.items()}

@@ -33,7 +33,7 @@ from helpt_platform.claims import claim, release
 from helpt_platform.gdpr_client import GdprClient, GdprUnavailable
 from helpt_platform.logs import get_logger
 from helpt_platform.outbox import outbox_entry
-from helpt_intake.outbox import mark_sent, publish_entry, settle
+from helpt_intake.outbox import mark_sent, pending_entry, publish_entry, settle
 
 __all__ = ["Intake", "Received"]
 
@@ -106,11 +106,13 @@ class Intake:
             # A broker that went away after start-up is asked, not assumed: a publish to it would hang.
             if not self._kafka_ready() or (self._kafka_answers is not None and not await self._kafka_answers()):
                 raise self._unavailable()
-            try:
-                contact_index = await self._contact_index(tenant, personal)
-                subject_id, sealed = await self._gdpr.seal(tenant, personal, subject_id=subject_id)
+            try:  # one call to gdpr: sealed, and the contact's blind indexes for the console
+                subject_id, sealed, found = await self._gdpr.seal_and_index(tenant, personal, subject_id=subject_id)
             except GdprUnavailable:
                 raise self._unavailable() from None
+            except Refusal as refusal:
+                raise self._contact_refusal(refusal) from None
+            contact_index = [value for value in (found.get("phone"), found.get("email")) if value]
             event = build(case_id, reference, subject_id, sealed)
             if "contact_index" in type(event).model_fields:  # screening spots a repeat volunteer by these keyed hashes
                 event = event.model_copy(update={"contact_index": contact_index})
@@ -124,9 +126,14 @@ class Intake:
                 "status": CaseStatus.RECEIVED.value, "status_at": now, "contact_index": contact_index,
                 "matches": {}, "applied": [], "version": 0,
                 "personal": {f.value: s.model_dump() for f, s in sealed.items()}, "created_at": now,
-                "unsent": True, "outbox": entry,
             }
-            await self._cases.insert_one(case)
+            pending = pending_entry(case, entry)
+            await self._db["outbox"].insert_one(pending)  # first: a case is never kept without its event on its way
+            try:
+                await self._cases.insert_one(case)
+            except Exception:
+                await mark_sent(self._db, case_id)  # not kept, so nothing to send
+                raise
             try:
                 await asyncio.wait_for(publish_entry(self._publish, entry), self._settings.publish_timeout_s)
             except TimeoutError:
@@ -137,6 +144,7 @@ class Intake:
             except Exception as exc:  # noqa: BLE001 — Kafka refused: undo, and say so
                 if await settle(self._db, case, "undo") == "undo":
                     await self._cases.delete_one({"_id": case_id})
+                    await mark_sent(self._db, case_id)  # undone: its entry goes too
                     log.warning("publish failed; submission undone", error=type(exc).__name__)
                     raise self._unavailable() from None
                 # The relay took it over (this publish outlasted the grace period): it goes out; the case stands.
@@ -160,10 +168,13 @@ class Intake:
         try:
             found = await self._gdpr.blind_indexes(tenant, phone=phone, email=email)
         except Refusal as refusal:
-            if refusal.status == 422:  # gdpr's reason names the kind of value, never the value
-                raise Refusal(422, f"check the contact details: {refusal.reason}") from None
-            raise
+            raise self._contact_refusal(refusal) from None
         return [value for value in (found.get("phone"), found.get("email")) if value]
+
+    @staticmethod
+    def _contact_refusal(refusal: Refusal) -> Refusal:
+        """gdpr's 422 names the kind of value (never the value): passed on as a 422 about the contact details."""
+        return Refusal(422, f"check the contact details: {refusal.reason}") if refusal.status == 422 else refusal
 
     async def _claim(self, key_id: str, tenant: str, case_id: UUID, reference: str, *, again: bool = True) -> Received | None:
         """None when this key is new (now claimed for `case_id`); the earlier answer when it was used before.
