@@ -13,7 +13,7 @@ Why the entry is a document of its own and not a flag on the case (as it was): o
 document. Marking a case sent by its UUID, and the relay's search for unsent cases, each read all
 cases — on the submission's path that grew with the number of cases and held intake to a few
 submissions a second (bench/README.md). The entries are few (only what is in flight or was left
-by a crash) and every write of one is by its string `_id` (docs/adr/0015).
+by a crash) and every write of one is by its string `_id` (docs/adr/0016).
 """
 
 from __future__ import annotations
