@@ -100,6 +100,8 @@ def test_an_unknown_municipality_is_a_404_in_the_visitors_language_never_a_500(s
     answer = page.goto(f"{base}/t/atlantis/")
     assert answer.status == 404 and page.get_by_role("heading", level=1).inner_text() == "Commune introuvable"
     assert axe_violations(page) == []
+    page.get_by_role("link", name="Retour à la page d’accueil").click()
+    assert page.url == f"{base}/fr/", "the way back leads to pages that exist"
     dutch = httpx.get(f"{base}/t/atlantis/nl/help")
     assert dutch.status_code == 404 and "Gemeente niet gevonden" in dutch.text
     for response in (httpx.get(f"{base}/t/atlantis/api/v1/vacancies"),

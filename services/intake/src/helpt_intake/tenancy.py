@@ -38,7 +38,7 @@ class TenantResolver:
             base = PREFIX + tenant
             scope = {**scope, "path": "/" + rest, "raw_path": ("/" + rest).encode(), _BASE: base}
             if tenant not in self.settings.tenant_ids:
-                scope[_UNKNOWN] = tenant
+                scope |= {_UNKNOWN: tenant, _BASE: ""}  # its links lead to the default municipality's pages, which exist
                 response = (JSONResponse({"detail": f"unknown municipality: {tenant}"}, status_code=404)
                             if rest.startswith("api/") else self.unknown(Request(scope)))
                 return await response(scope, receive, send)
