@@ -160,3 +160,13 @@ def test_ending_one_municipalitys_crisis_destroys_its_data_everywhere_and_leaves
     later = submit(doors, GOES_ON, 3)
     reached_screening_and_matching(doors, mongo, GOES_ON, later)
     assert reveal_as_dpo(doors, GOES_ON, later["volunteer"]).json()["fields"]["name"] == f"Canary {GOES_ON} volunteer 3"
+
+    # Leuven's crisis is over: a late submission there is refused, and nothing of it is kept.
+    late = doors.client("intake").post(f"/t/{ENDED}/api/v1/volunteers", json={
+        "tasks": ["shopping"], "postcode": "3000", "languages": ["nl"], "is_adult": True, "consent": True,
+        "contact": {"name": "Canary late", "email": "late@leuven.example"}})
+    assert late.status_code == 410, late.text
+    intake = db(doors, mongo, "intake")
+    assert {name for name, n in tenant_documents(doors, mongo, ENDED)["intake"].items() if n} <= {"catalogue_versions"}, \
+        "at most the shipped catalogue again (docs/adr/0006), never a person"
+    assert intake["cases"].count_documents({"tenant": ENDED}) == 0
