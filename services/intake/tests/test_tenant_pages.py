@@ -14,7 +14,9 @@ import pytest
 
 from helpt_contracts.events import HelpRequested, VolunteerRegistered
 from helpt_intake.app import create_app
-from helpt_platform.testing import axe_violations, chromium, eventually, serve_in_thread, topic_events
+from helpt_contracts.roles import Role
+from helpt_platform.auth import issue_token
+from helpt_platform.testing import axe_violations, chromium, eventually, serve_in_thread, tenant_profiles_dir, topic_events
 
 pytestmark = [pytest.mark.infra, pytest.mark.browser]
 HEVERLEE = {"id": "heverlee", "name": "Heverlee", "help_phone": "016 11 22 33", "languages": ["nl", "en"],
@@ -25,10 +27,11 @@ HEVERLEE = {"id": "heverlee", "name": "Heverlee", "help_phone": "016 11 22 33", 
 def site(intake_stack, tmp_path_factory):
     profiles = tmp_path_factory.mktemp("tenants")
     (profiles / "heverlee.json").write_text(json.dumps(HEVERLEE), "utf-8")
-    with intake_stack("tp", common={"tenants": "leuven,heverlee", "tenant_dir": profiles}) as (settings, _gdpr, _secret):
+    tenant_profiles_dir(profiles, "wilsele", help_phone="016 44 55 66")
+    with intake_stack("tp", common={"tenants": "leuven,heverlee,wilsele", "tenant_dir": profiles}) as (settings, gdpr, secret):
         with serve_in_thread(create_app(settings)) as base:
             eventually(lambda: httpx.get(f"{base}/readyz").status_code, lambda s: s == 200, "intake ready")
-            yield base, settings
+            yield base, settings, gdpr, secret
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +41,7 @@ def browser():
 
 
 def test_each_municipality_shows_its_own_name_phone_and_languages(site, browser):
-    base, _ = site
+    base, *_ = site
     page = browser.new_page(extra_http_headers={"Accept-Language": "fr-BE,fr;q=0.9"})
     page.goto(f"{base}/t/heverlee/")
     assert page.url == f"{base}/t/heverlee/nl/", "French is not offered in Heverlee: its first language"
@@ -58,7 +61,7 @@ def test_each_municipality_shows_its_own_name_phone_and_languages(site, browser)
 
 
 def test_a_request_on_heverlees_pages_is_heverlees_and_a_mistake_stays_there(site, browser):
-    base, settings = site
+    base, settings, *_ = site
     page = browser.new_page()
     page.goto(f"{base}/t/heverlee/en/help")
     page.get_by_label("Name", exact=True).fill("Heverlee Canary")
@@ -78,7 +81,7 @@ def test_a_request_on_heverlees_pages_is_heverlees_and_a_mistake_stays_there(sit
 
 
 def test_the_host_name_chooses_the_municipality_and_the_api_follows_the_address(site):
-    base, settings = site
+    base, settings, *_ = site
     home = httpx.get(f"{base}/en/", headers={"Host": "heverlee.example"})
     assert "Heverlee helps" in home.text and "016 11 22 33" in home.text
     assert "Leuven helps" in httpx.get(f"{base}/en/", headers={"Host": "somewhere-else.example"}).text, "else: the default"
@@ -95,7 +98,7 @@ def test_the_host_name_chooses_the_municipality_and_the_api_follows_the_address(
 
 
 def test_an_unknown_municipality_is_a_404_in_the_visitors_language_never_a_500(site, browser):
-    base, _ = site
+    base, *_ = site
     page = browser.new_page(extra_http_headers={"Accept-Language": "fr"})
     answer = page.goto(f"{base}/t/atlantis/")
     assert answer.status == 404 and page.get_by_role("heading", level=1).inner_text() == "Commune introuvable"
@@ -108,3 +111,26 @@ def test_an_unknown_municipality_is_a_404_in_the_visitors_language_never_a_500(s
                      httpx.post(f"{base}/t/atlantis/api/v1/volunteers", json={})):
         assert response.status_code == 404 and response.json() == {"detail": "unknown municipality: atlantis"}
     assert httpx.get(f"{base}/t/").status_code == 404
+
+
+def test_after_its_crisis_ended_a_municipalitys_form_says_so_with_its_number(site, browser):
+    base, _, gdpr, secret = site
+    for lead in ("lead-a", "lead-b"):
+        token = issue_token(secret, sub=lead, role=Role.CRISIS_LEAD, tenant="wilsele")
+        approved = httpx.post(f"{gdpr}/api/v1/crisis-end/approvals", json={"tenant": "wilsele"},
+                              headers={"Authorization": f"Bearer {token}"})
+        assert approved.status_code in (200, 202), approved.text
+    page = browser.new_page()
+    page.goto(f"{base}/t/wilsele/en/help")
+    page.get_by_label("Pharmacy").check()
+    page.get_by_label("Postcode").fill("3012")
+    page.get_by_label("Nederlands").check()
+    page.get_by_label("Name", exact=True).fill("Wilsele Canary")
+    page.get_by_label("Phone number").fill("0470 44 55 66")
+    page.get_by_label("I agree", exact=False).check()
+    with page.expect_response(lambda r: r.request.method == "POST") as sent:
+        page.get_by_role("button", name="Ask for help").click()
+    assert sent.value.status == 410
+    assert "The crisis is over here" in page.inner_text("main") and "016 44 55 66" in page.inner_text("main")
+    assert page.get_by_label("Name", exact=True).input_value() == "Wilsele Canary", "what was typed is kept"
+    assert axe_violations(page) == []

@@ -22,7 +22,7 @@ class IntakeSettings(ServiceSettings):
     default_port: ClassVar[int] = 8000
 
     gdpr_url: str = Field(default="http://127.0.0.1:8003", description="Base URL of the gdpr service.")
-    default_tenant: str = Field(default="leuven", description="Tenant of submissions that name none.")
+    default_tenant: str = Field(default="leuven", description="Municipality of pages and submissions whose address (/t/<tenant>/, host name) names none.")
     privacy_notice_version: str = Field(default="2026-03", description="Version of the privacy notice shown on every form.")
     phone_region: str = Field(default="BE", description="Country whose phone numbers may be written without +code.")
     postcode_pattern: str = Field(default=r"^\d{4}$", description="What a postcode looks like here (regular expression).")

@@ -243,11 +243,14 @@ async def take_form(request: Request, lang: str, form: FormData, checked: Checke
     except Refusal as refusal:
         if refusal.status == 409:  # a double click still under way, or a mail someone else handled
             message = N_("This was sent already, or is being sent right now. Check before you send it again.")
+        elif refusal.status == 410:  # gdpr destroyed the municipality's key: its crisis has ended
+            message = N_("The crisis is over here, so this help desk takes no more requests or offers. "
+                         "For other help, call %(phone)s.")
         elif refusal.status < 500:
             message = N_("Some details could not be accepted. Check the phone number and e-mail address, or call %(phone)s.")
         else:
             message = N_("We cannot take your message right now. Please try again in a few minutes, or call %(phone)s.")
-        return None, show(refusal.status if refusal.status in (409, 503) else 422 if refusal.status < 500 else 503,
+        return None, show(refusal.status if refusal.status in (409, 410, 503) else 422 if refusal.status < 500 else 503,
                           {"_service": Problem(message, (("phone", phone),))})
     return accepted.reference, None
 
