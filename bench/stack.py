@@ -18,6 +18,7 @@ from helpt_localstack.paths import find_repo_root, free_port
 from helpt_localstack.procs import Managed, stop_all
 from helpt_localstack.stack import LocalStack
 from helpt_platform.auth import local_secret
+from helpt_platform.testing import tenant_profiles_dir
 
 TENANTS = "leuven,heverlee"
 
@@ -61,6 +62,8 @@ class BenchStack:
     def start(self) -> None:
         self.infra.start()
         local_secret(self.secret_file)
+        (self.state_dir / "tenants").mkdir(parents=True, exist_ok=True)  # heverlee has no shipped profile
+        tenant_profiles_dir(self.state_dir / "tenants", "heverlee")
 
     def secret(self) -> bytes:
         return local_secret(self.secret_file)
@@ -72,6 +75,7 @@ class BenchStack:
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "MONGODB_URL": self.mongodb_url,
             "HELPT_TENANTS": TENANTS,
+            "HELPT_TENANT_DIR": str(self.state_dir / "tenants"),
             "HELPT_JWT_SECRET_FILE": str(self.secret_file),
             "HELPT_GDPR_KEY_DIR": str(self.state_dir / "gdpr-keys"),
             f"HELPT_{up}_HTTP_PORT": str(port),

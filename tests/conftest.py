@@ -85,11 +85,18 @@ class Doors:
 
 
 @pytest.fixture(scope="module")
-def doors(infra, tmp_path_factory) -> Iterator[Doors]:
+def doors_settings() -> dict[str, Any]:
+    """Settings all four services share in a module's `doors`, beyond the infrastructure; a module overrides it
+    (e.g. to serve two municipalities)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def doors(infra, tmp_path_factory, doors_settings) -> Iterator[Doors]:
     tmp = tmp_path_factory.mktemp("doors")
     run = uuid.uuid4().hex[:8]
     common = dict(kafka_bootstrap_servers=infra.bootstrap_servers, mongodb_url=infra.mongodb_url,
-                  topic_prefix=f"d-{run}.", jwt_secret_file=tmp / "jwt.secret", log_json=False)
+                  topic_prefix=f"d-{run}.", jwt_secret_file=tmp / "jwt.secret", log_json=False, **doors_settings)
     with ExitStack() as stack:
         served: dict[str, Served] = {}
 

@@ -18,6 +18,7 @@ from helpt_contracts.roles import Role
 from helpt_intake.catalogue import CatalogueStore, load_catalogue
 from helpt_platform.auth import Refusal, issue_token
 from helpt_platform.purge import carry_out_gdpr_command
+from helpt_platform.testing import tenant_profiles_dir
 
 pytestmark = pytest.mark.infra
 
@@ -33,8 +34,9 @@ MASKS = {"code": "sewing-masks", "collective": False, "visit": False, "requireme
 
 
 @pytest.fixture(scope="module")
-def stack(intake_stack, ready_client):
-    with intake_stack("cat", common={"tenants": ",".join(TENANTS)}) as (settings, _gdpr_url, secret), \
+def stack(intake_stack, ready_client, tmp_path_factory):
+    profiles = tenant_profiles_dir(tmp_path_factory.mktemp("tenants"), *TENANTS[1:])
+    with intake_stack("cat", common={"tenants": ",".join(TENANTS), "tenant_dir": profiles}) as (settings, _gdpr_url, secret), \
             ready_client(settings) as client:
         yield client, settings, secret
 

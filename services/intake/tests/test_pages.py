@@ -7,6 +7,7 @@ AA) in Dutch, English and French, and the forms work with the keyboard alone.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from urllib.parse import urlencode
@@ -418,6 +419,7 @@ def test_adding_a_language_is_adding_a_catalogue(site, tmp_path, monkeypatch):
     from babel.messages.pofile import write_po
 
     from helpt_intake import i18n, web
+    from helpt_platform import tenants
 
     base, _ = site
     locale = tmp_path / "locale"
@@ -429,12 +431,17 @@ def test_adding_a_language_is_adding_a_catalogue(site, tmp_path, monkeypatch):
         write_po(po, german)
 
     def reload() -> None:
-        for cached in (i18n.languages, i18n.translations, web._environment):
+        for cached in (i18n.languages, i18n.translations, web._environment, tenants.load_tenant_profiles):
             cached.cache_clear()
 
     monkeypatch.setattr(i18n, "LOCALE_DIR", locale)
     reload()
     try:
+        assert httpx.get(f"{base}/de/").status_code == 404, "a catalogue alone: not yet on Leuven's pages"
+        shipped = tenants._shipped()  # the municipality lists the language in its profile
+        leuven = json.loads(shipped["leuven"])
+        monkeypatch.setattr(tenants, "_shipped", lambda: {**shipped, "leuven": json.dumps(leuven | {"languages": [*leuven["languages"], "de"]})})
+        reload()
         home = httpx.get(f"{base}/de/")
         assert home.status_code == 200 and 'lang="de"' in home.text
         assert "Ich brauche Hilfe" in home.text, "the new catalogue's text"

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from helpt_contracts.roles import ServiceName
 from helpt_platform.auth import TokenVerifier, local_secret
+from helpt_platform.tenants import TenantProfiles, load_tenant_profiles
 
 __all__ = ["SHARED_ENV", "ServiceSettings"]
 
@@ -27,6 +28,7 @@ SHARED_ENV = {
     "topic_prefix": "HELPT_TOPIC_PREFIX",
     "log_level": "HELPT_LOG_LEVEL",
     "tenants": "HELPT_TENANTS",
+    "tenant_dir": "HELPT_TENANT_DIR",
     "jwt_secret_file": "HELPT_JWT_SECRET_FILE",
     "oidc_jwks_url": "HELPT_OIDC_JWKS_URL",
     "oidc_issuer": "HELPT_OIDC_ISSUER",
@@ -63,6 +65,7 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field(default="INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
     log_json: bool = Field(default=True, description="JSON log lines (false: human-readable console lines).")
     tenants: str = Field(default="leuven", description="Comma-separated municipalities this deployment serves.")
+    tenant_dir: Path | None = Field(default=None, description="Directory of tenant profiles (<tenant>.json) added to the shipped ones.")
     jwt_secret_file: Path = Field(default=Path(".state/local/jwt.secret"), description="Local token signing secret (dev, tests).")
     oidc_jwks_url: str | None = Field(default=None, description="OpenID Connect provider's JWKS URL; set in production.")
     oidc_issuer: str | None = Field(default=None, description="Expected token issuer with OIDC.")
@@ -89,6 +92,10 @@ class ServiceSettings(BaseSettings):
     def tenant_ids(self) -> tuple[str, ...]:
         """The municipalities served."""
         return tuple(t.strip() for t in self.tenants.split(",") if t.strip())
+
+    def tenant_profiles(self) -> TenantProfiles:
+        """The served municipalities' profiles (name, phone, languages, hosts, help addresses); read once, checked."""
+        return load_tenant_profiles(self.tenant_ids, self.tenant_dir)
 
     @property
     def port(self) -> int:

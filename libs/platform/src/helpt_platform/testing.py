@@ -15,7 +15,18 @@ from helpt_platform.settings import ServiceSettings
 T = TypeVar("T")
 
 __all__ = ["CHROMIUM_ARGS", "CatcherHandle", "axe_violations", "check_service_skeleton", "chromium", "chromium_path", "eventually",
-           "free_port", "mail_catcher", "republish", "serve_in_thread", "topic_events", "topic_records"]
+           "free_port", "mail_catcher", "republish", "serve_in_thread", "tenant_profiles_dir", "topic_events", "topic_records"]
+
+
+def tenant_profiles_dir(folder: Any, *tenants: str, **fields: Any) -> Any:
+    """`folder` with a plain profile (`<tenant>.json`) for each of `tenants`: for a test that serves more
+    municipalities than Leuven. `fields` go into every profile (e.g. `languages=["nl", "en"]`)."""
+    import json
+
+    for tenant in tenants:
+        profile = {"id": tenant, "name": tenant.capitalize(), "help_phone": "016 00 00 00", "languages": ["nl", "en", "fr"]}
+        (folder / f"{tenant}.json").write_text(json.dumps(profile | fields), "utf-8")
+    return folder
 
 
 def check_service_skeleton(

@@ -15,6 +15,7 @@ from helpt_contracts.sealed import PersonalField, SealedField
 from helpt_contracts.types import Channel, CompetenceCode, LanguageCode, OrganisationId, Postcode, TaskCode, TimeWindow, WeeklySlot
 from helpt_intake.staff import Caller, require
 from helpt_intake.submissions import Intake
+from helpt_intake.tenancy import tenant_of
 from helpt_platform.auth import AuthError, Principal, Refusal
 
 __all__ = ["Accepted", "Channelled", "Contact", "HelpRequestIn", "VolunteerIn", "known_tasks", "router", "take_help_request", "take_offer"]
@@ -46,7 +47,7 @@ class Contact(Strict):
 
 
 class HelpRequestIn(Strict):
-    tenant: str | None = Field(default=None, description="Municipality; the default one if left out.")
+    tenant: str | None = Field(default=None, description="Municipality; if left out, the one of the address (/t/<tenant>/, host name), else the default one.")
     task: TaskCode
     postcode: Postcode
     languages: Annotated[list[LanguageCode], Field(min_length=1, max_length=10)]
@@ -177,7 +178,7 @@ async def ask_for_help(body: HelpRequestIn, request: Request, desk: Intaking, wh
                        idempotency_key: IdempotencyKey = None) -> Accepted:
     """Without a token: a citizen's web form. An operator's token: entered during a call (channel phone).
     A partner's token: the partner organisation asks (channel partner)."""
-    via = _channel(who, body.tenant, request.app.state.settings.default_tenant)
+    via = _channel(who, body.tenant, tenant_of(request))
     return await take_help_request(request, body, desk, idempotency_key, via)
 
 
@@ -185,5 +186,5 @@ async def ask_for_help(body: HelpRequestIn, request: Request, desk: Intaking, wh
 async def offer_help(body: VolunteerIn, request: Request, desk: Intaking, who: Caller,
                      idempotency_key: IdempotencyKey = None) -> Accepted:
     """Channels as for help requests; a volunteer a partner registers joins that partner's network."""
-    via = _channel(who, body.tenant, request.app.state.settings.default_tenant)
+    via = _channel(who, body.tenant, tenant_of(request))
     return await take_offer(request, body, desk, idempotency_key, via)

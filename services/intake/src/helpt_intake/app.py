@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
@@ -18,13 +19,15 @@ from helpt_intake.changes_api import changes_router
 from helpt_intake.cases import CaseBook
 from helpt_intake.console_api import console_router
 from helpt_intake.console import console
-from helpt_intake.web import RateLimiter, pages
+from helpt_intake.web import RateLimiter, pages, unknown_municipality
 from helpt_intake.catalogue import CatalogueStore
 from helpt_intake.catalogue_api import router as catalogue_router
 from helpt_intake.mail_api import mail_router
 from helpt_intake.mailbox import mailbox
 from helpt_intake.outbox import CaseRelay
-from helpt_intake.settings import IntakeSettings
+from helpt_intake.i18n import languages
+from helpt_intake.settings import IntakeSettings, refuse_retired_settings
+from helpt_intake.tenancy import TenantResolver, profile_of
 from helpt_intake.submissions import Intake
 from helpt_intake.triage import MailTriage
 from helpt_platform.auth import issue_token, local_secret
@@ -32,13 +35,27 @@ from helpt_platform.gdpr_client import GdprClient
 from helpt_platform.kafka import publish_event
 from helpt_platform.purge import gdpr_command_router
 from helpt_platform.service import Runtime, create_service_app, document_answers, every
+from helpt_platform.tenants import TenantProfileError
 
 MAX_BODY = 64 * 1024
+
+
+def check_tenant_profiles(settings: IntakeSettings) -> None:
+    """At start-up: every municipality served has a valid profile whose languages have texts here."""
+    profiles = settings.tenant_profiles()  # raises TenantProfileError, naming the file and the problem
+    if settings.default_tenant not in profiles:
+        raise TenantProfileError(f"HELPT_INTAKE_DEFAULT_TENANT {settings.default_tenant} is not in HELPT_TENANTS")
+    for profile in profiles.values():
+        if untranslated := [lang for lang in profile.languages if lang not in languages()]:
+            raise TenantProfileError(f"tenant profile {profile.id}: no texts in {', '.join(untranslated)} "
+                                     f"(we have {', '.join(languages())}; `make messages NEW=<lang>` starts one)")
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     """The intake service's HTTP app with its Kafka broker, store and subscribers."""
     settings = settings or IntakeSettings()
+    refuse_retired_settings(os.environ, settings)
+    check_tenant_profiles(settings)
 
     async def relay_unsent(runtime: Runtime) -> None:
         async def publish(event: Event, envelope: Envelope) -> object:
@@ -87,7 +104,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
 
     def catalogues() -> CatalogueStore:
         if not stores:  # like intake(): the store exists once the lifespan has started
-            stores.append(CatalogueStore(app.state.runtime.db, settings.tenant_ids, help_phone=settings.help_phone))
+            stores.append(CatalogueStore(app.state.runtime.db, settings.tenant_ids, help_phone=settings.help_phone_of))
         return stores[0]
 
     app.state.catalogues = catalogues
@@ -96,7 +113,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     async def store_unavailable(request: Request, exc: ConnectionFailure) -> JSONResponse:
         # The store is away: as when gdpr or Kafka is, a 503 with the help desk's number, not a 500.
         return JSONResponse({"detail": f"We cannot take your message right now. Please try again in a few minutes, "
-                                       f"or call {settings.help_phone}."}, status_code=503)
+                                       f"or call {profile_of(request).help_phone}."}, status_code=503)
 
     @app.middleware("http")
     async def refuse_unreadable_bodies(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -111,6 +128,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         return await call_next(request)
 
     is_json_write = lambda method, _operation: method.upper() in ("POST", "PATCH")  # noqa: E731 — the middleware above
+    app.add_middleware(TenantResolver, settings=settings, unknown=unknown_municipality)  # last added: outermost
     document_answers(app, {411: (is_json_write, "The body's length is not given"),
                            413: (is_json_write, f"The body is larger than {MAX_BODY // 1024} KB"),
                            415: (is_json_write, "Not sent as JSON (Content-Type: application/json)")})

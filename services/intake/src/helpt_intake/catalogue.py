@@ -27,7 +27,7 @@ import contextlib
 import datetime as dt
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -68,7 +68,7 @@ class CatalogueStore:
     CACHE_S = 5.0  # other replicas see a new version within this; this one at once
 
     def __init__(self, db: AsyncDatabase, tenants: Iterable[str], *, shipped: Catalogue | None = None,
-                 help_phone: str | None = None) -> None:
+                 help_phone: Callable[[str], str] | None = None) -> None:
         self._versions = db["catalogue_versions"]
         self._drafts = db["catalogue_drafts"]
         self._tenants = frozenset(tenants)
@@ -76,8 +76,8 @@ class CatalogueStore:
         self._cache: dict[str, tuple[float, Catalogue]] = {}
         self._help_phone = help_phone
 
-    def _answers(self) -> contextlib.AbstractAsyncContextManager[None]:
-        return _store_answers(self._help_phone)  # a failing store: 503 with the help desk's number
+    def _answers(self, tenant: str) -> contextlib.AbstractAsyncContextManager[None]:
+        return _store_answers(self._help_phone(tenant) if self._help_phone else None)  # a failing store: 503 with the help desk's number
 
     def _known(self, tenant: str) -> None:
         if tenant not in self._tenants:
@@ -92,7 +92,7 @@ class CatalogueStore:
         return await self._latest(tenant)
 
     async def _latest(self, tenant: str) -> Catalogue:
-        async with self._answers():
+        async with self._answers(tenant):
             latest = await self._versions.find_one({"tenant": tenant}, sort=[("version", -1)])
             if latest is None:
                 with contextlib.suppress(DuplicateKeyError):  # another replica seeded it first: same content
@@ -106,7 +106,7 @@ class CatalogueStore:
     async def draft(self, tenant: str) -> Catalogue | None:
         """The draft, numbered as the version it would become; None when there is none."""
         self._known(tenant)
-        async with self._answers():
+        async with self._answers(tenant):
             doc = await self._drafts.find_one({"_id": tenant})
         return None if doc is None else self._draft_of(doc)
 
@@ -117,20 +117,20 @@ class CatalogueStore:
         catalogue = parse_catalogue(body, based_on + 1)
         doc = {"_id": tenant, "tenant": tenant, "based_on": based_on, "revision": uuid.uuid4().hex,
                "saved_at": dt.datetime.now(dt.UTC), "editor": editor, **catalogue.content()}
-        async with self._answers():
+        async with self._answers(tenant):
             await self._drafts.replace_one({"_id": tenant}, doc, upsert=True)
         return catalogue
 
     async def discard_draft(self, tenant: str) -> None:
         self._known(tenant)
-        async with self._answers():
+        async with self._answers(tenant):
             await self._drafts.delete_one({"_id": tenant})
 
     async def publish(self, tenant: str, editor: str) -> Catalogue:
         """The draft becomes the next version, for good; 409 if there is none or someone published first."""
         self._known(tenant)
         try:
-            async with self._answers():
+            async with self._answers(tenant):
                 doc = await self._drafts.find_one({"_id": tenant})
                 if doc is None:
                     raise Refusal(409, "there is no draft to publish")
@@ -150,7 +150,7 @@ class CatalogueStore:
     async def version(self, tenant: str, version: int) -> Catalogue | None:
         """One published version, or None."""
         await self.published(tenant)
-        async with self._answers():
+        async with self._answers(tenant):
             doc = await self._versions.find_one({"_id": f"{tenant}:{version}"})
         return None if doc is None else Catalogue.model_validate(
             {"version": doc["version"], "languages": doc["languages"], "vacancies": doc["vacancies"]})
@@ -158,7 +158,7 @@ class CatalogueStore:
     async def history(self, tenant: str) -> list[Published]:
         """Every published version, newest first."""
         await self.published(tenant)
-        async with self._answers():
+        async with self._answers(tenant):
             cursor = self._versions.find({"tenant": tenant}, {"version": 1, "published_at": 1, "editor": 1}).sort("version", -1)
             return [Published(d["version"], d["published_at"], d["editor"]) async for d in cursor]
 

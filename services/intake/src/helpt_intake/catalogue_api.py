@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request
 
 from helpt_contracts.roles import Scope
 from helpt_intake.catalogue import Catalogue, CatalogueStore
+from helpt_intake.tenancy import tenant_of
 from helpt_platform.auth import AuthError, Principal, Refusal
 
 __all__ = ["router"]
@@ -50,7 +51,7 @@ async def _draft(store: CatalogueStore, tenant: str) -> Catalogue:
 @router.get("/vacancies", summary="The published vacancies, in one language",
             responses={422: {"description": "Unknown language or municipality"}})
 async def vacancies(request: Request, store: Store, lang: Lang = "nl", tenant: Tenant = None) -> list[dict]:
-    catalogue = await store.published(tenant or request.app.state.settings.default_tenant)
+    catalogue = await store.published(tenant or tenant_of(request))
     return catalogue.listing(lang)
 
 

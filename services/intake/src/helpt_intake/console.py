@@ -34,6 +34,7 @@ from helpt_intake.mail_api import MailSummary, OpenedMail, by_mail, confirm_mail
 from helpt_intake.forms import N_, FormData, Problem, check_help_request, check_offer
 from helpt_intake.i18n import languages, translations
 from helpt_intake.settings import IntakeSettings
+from helpt_intake.tenancy import profile_of, sign_in_as
 from helpt_intake.web import catalogue_for, text_of, form_page, not_found, read_form, render, take_form
 from helpt_platform.auth import Principal, Refusal
 from helpt_platform.staff_session import end_session, posted_token, start_session, token_holder
@@ -76,7 +77,10 @@ def _signed_in(request: Request, lang: str, whom: Any) -> Principal | Response:
     if lang not in languages():
         return not_found(request)
     who = whom(request)
-    return _sign_in_first(lang) if who is None else who
+    if who is None:
+        return _sign_in_first(lang)
+    sign_in_as(request, who.tenant)  # the pages show the staff member's municipality, whatever the address
+    return who
 
 
 def _signed_in_operator(request: Request, lang: str) -> Principal | Response:
@@ -286,10 +290,10 @@ def _mail_problem(request: Request, lang: str, refusal: Refusal) -> Response:
         403: (N_("This mail cannot be opened now"), N_("It may have arrived a moment ago: try again in a few seconds.")),
     }.get(refusal.status, (N_("This mail cannot be opened now"),
                            N_("We cannot take your message right now. Please try again in a few minutes, or call %(phone)s.")))
-    settings: IntakeSettings = request.app.state.settings
+    phone = profile_of(request).help_phone
     return _staff_page(request, lang, "problem.html", refusal.status if refusal.status < 500 else 503,
                        title=gettext(heading), heading=gettext(heading),
-                       message=gettext(message) % {"phone": settings.help_phone} if "%(phone)s" in message else gettext(message))
+                       message=gettext(message) % {"phone": phone} if "%(phone)s" in message else gettext(message))
 
 
 @console.get("/{lang}/console/mail")
@@ -436,9 +440,8 @@ async def close_case(request: Request, lang: str, case_id: str) -> Response:
         message = (N_("This was sent already, or is being sent right now. Check before you send it again.")
                    if refusal.status == 409 else
                    N_("We cannot take your message right now. Please try again in a few minutes, or call %(phone)s."))
-        settings: IntakeSettings = request.app.state.settings
         return await _case_page(request, lang, case_id, form,
-                                {"_service": Problem(message, (("phone", settings.help_phone),))},
+                                {"_service": Problem(message, (("phone", profile_of(request).help_phone),))},
                                 409 if refusal.status == 409 else 503)
     return RedirectResponse(f"/{lang}/console/case/{case_id}", status_code=303)
 

@@ -81,9 +81,9 @@ class Intake:
         self._kafka_ready = kafka_ready
         self._kafka_answers = kafka_answers
 
-    def _unavailable(self) -> Refusal:
+    def _unavailable(self, tenant: str) -> Refusal:
         return Refusal(503, f"We cannot take your message right now. Please try again in a few minutes, "
-                            f"or call {self._settings.help_phone}.")
+                            f"or call {self._settings.help_phone_of(tenant)}.")
 
     async def submit(self, *, kind: str, tenant: str, idempotency_key: str | None,
                      personal: dict[PersonalField, str], build: BuildEvent,
@@ -105,11 +105,11 @@ class Intake:
         try:
             # A broker that went away after start-up is asked, not assumed: a publish to it would hang.
             if not self._kafka_ready() or (self._kafka_answers is not None and not await self._kafka_answers()):
-                raise self._unavailable()
+                raise self._unavailable(tenant)
             try:  # one call to gdpr: sealed, and the contact's blind indexes for the console
                 subject_id, sealed, found = await self._gdpr.seal_and_index(tenant, personal, subject_id=subject_id)
             except GdprUnavailable:
-                raise self._unavailable() from None
+                raise self._unavailable(tenant) from None
             except Refusal as refusal:
                 raise self._contact_refusal(refusal) from None
             contact_index = [value for value in (found.get("phone"), found.get("email")) if value]
@@ -146,7 +146,7 @@ class Intake:
                     await self._cases.delete_one({"_id": case_id})
                     await mark_sent(self._db, case_id)  # undone: its entry goes too
                     log.warning("publish failed; submission undone", error=type(exc).__name__)
-                    raise self._unavailable() from None
+                    raise self._unavailable(tenant) from None
                 # The relay took it over (this publish outlasted the grace period): it goes out; the case stands.
                 log.warning("publish failed; the relay publishes it", error=type(exc).__name__)
             else:
@@ -217,7 +217,7 @@ class Intake:
         if doc.get("status") in _FINAL:
             raise Refusal(409, "this case is already closed")
         if not self._kafka_ready():
-            raise self._unavailable()
+            raise self._unavailable(tenant)
         if not await claim(self._closures, str(case_id), tenant=tenant, subject_ids=doc.get("subject_ids", [])):
             raise Refusal(409, "this case is already closed, or being closed")
         try:
@@ -225,7 +225,7 @@ class Intake:
         except Exception as exc:  # noqa: BLE001 — not published: leave the case as it was
             await release(self._closures, str(case_id))
             log.warning("publish failed; closing undone", error=type(exc).__name__)
-            raise self._unavailable() from None
+            raise self._unavailable(tenant) from None
         now = dt.datetime.now(dt.UTC)
         await self._writer.write({"_id": case_id}, lambda d: None if d.get("status") in _FINAL else {
             "status": CaseStatus.CANCELLED.value, "status_at": now})
@@ -238,7 +238,7 @@ class Intake:
         if doc.get("status") in _FINAL or await self._closures.find_one({"_id": str(case_id)}, {"_id": 1}):
             raise Refusal(409, "this case is closed; it cannot change any more")
         if not self._kafka_ready():
-            raise self._unavailable()
+            raise self._unavailable(tenant)
         sealed: dict[PersonalField, SealedField] | None = None
         index: list[str] = []
         if personal:
@@ -246,13 +246,13 @@ class Intake:
                 index = await self._contact_index(tenant, personal)
                 _, sealed = await self._gdpr.seal(tenant, personal, subject_id=doc["subject_ids"][0])
             except GdprUnavailable:
-                raise self._unavailable() from None
+                raise self._unavailable(tenant) from None
         event = build(sealed)
         try:
             await self._publish(event)
         except Exception as exc:  # noqa: BLE001
             log.warning("publish failed; change not made", error=type(exc).__name__)
-            raise self._unavailable() from None
+            raise self._unavailable(tenant) from None
         facts = {k: v for k, v in case_facts(event).items() if v is not None}
         personal_fields = {f"personal.{f.value}": s.model_dump() for f, s in (sealed or {}).items()}
 

@@ -44,11 +44,13 @@ from helpt_intake.forms import (
 )
 from helpt_intake.i18n import languages, negotiate, translations
 from helpt_intake.settings import IntakeSettings
+from helpt_intake.tenancy import base_of, profile_of, tenant_of
 from helpt_platform.auth import Refusal
 from helpt_platform.limits import RateLimiter, client_address
 from helpt_platform.logs import get_logger
 
-__all__ = ["RateLimiter", "catalogue_for", "form_page", "not_found", "pages", "read_form", "render", "take_form"]
+__all__ = ["RateLimiter", "catalogue_for", "form_page", "not_found", "offered", "pages", "read_form", "render", "take_form",
+           "unknown_municipality"]
 
 log = get_logger(__name__)
 pages = APIRouter(include_in_schema=False)
@@ -74,15 +76,26 @@ def _environment(lang: str) -> Environment:
     return env
 
 
+def offered(request: Request) -> tuple[str, ...]:
+    """The languages of the request's municipality's pages that we have texts in, its first language first."""
+    return tuple(code for code in profile_of(request).languages if code in languages()) or languages()
+
+
+def here(request: Request) -> str:
+    """This page's address as the browser knows it (with the `/t/<tenant>` it came by): where its form posts to."""
+    return base_of(request) + request.url.path
+
+
 def render(request: Request, lang: str, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """A page in `lang`, with what every page needs (language links, city, help phone)."""
+    """A page in `lang`, with what every page needs (language links, the municipality's name and phone)."""
     settings: IntakeSettings = request.app.state.settings
+    profile = profile_of(request)
     rest = request.url.path.split("/", 2)[2] if request.url.path.count("/") >= 2 else ""
     context.setdefault("errors", {})
     context.setdefault("form", FormData())
     html = _environment(lang).get_template(template).render(
-        lang=lang, language_names=[(code, language_name(code)) for code in languages()], path_rest=rest,
-        city=settings.city_name, help_phone=settings.help_phone, notice_version=settings.privacy_notice_version,
+        lang=lang, language_names=[(code, language_name(code)) for code in offered(request)], path_rest=rest,
+        base=base_of(request), city=profile.name, help_phone=profile.help_phone, notice_version=settings.privacy_notice_version,
         honeypot=HONEYPOT, text_of=lambda vacancy: text_of(vacancy, lang), **context)
     response = HTMLResponse(html, status_code=status)
     response.headers["Content-Language"] = lang
@@ -95,7 +108,7 @@ def _client(request: Request) -> str:
 
 async def catalogue_for(request: Request, tenant: str | None = None) -> Catalogue:
     """The published catalogue of the pages' municipality (or the signed-in operator's)."""
-    return await request.app.state.catalogues().published(tenant or request.app.state.settings.default_tenant)
+    return await request.app.state.catalogues().published(tenant or tenant_of(request))
 
 
 def text_of(vacancy: Any, lang: str) -> Any:
@@ -109,24 +122,35 @@ def _problem(request: Request, lang: str, status: int, heading: str, message: st
                   message=gettext(message))
 
 
-def not_found(request: Request) -> HTMLResponse:
+def _language_of_address(request: Request) -> str:
     first = request.url.path.split("/")[1] if request.url.path.count("/") >= 2 else ""
-    lang = first if first in languages() else negotiate(request.headers.get("accept-language"))
-    return _problem(request, lang, 404, N_("Page not found"),
+    return first if first in offered(request) else negotiate(request.headers.get("accept-language"), offered(request))
+
+
+def not_found(request: Request) -> HTMLResponse:
+    return _problem(request, _language_of_address(request), 404, N_("Page not found"),
                     N_("This page does not exist. Check the address, or start again from the home page."))
+
+
+def unknown_municipality(request: Request) -> HTMLResponse:
+    """An address under /t/<tenant>/ of a municipality not served here: a 404 in the visitor's language."""
+    return _problem(request, _language_of_address(request), 404, N_("Municipality not found"),
+                    N_("This website does not serve the municipality in this address. Check the address, "
+                       "or start again from the home page."))
 
 
 @pages.get("/")
 async def root(request: Request) -> RedirectResponse:
     """The home page in the visitor's language (Accept-Language), Dutch when we have none of theirs."""
-    response = RedirectResponse(f"/{negotiate(request.headers.get('accept-language'))}/", status_code=307)
+    lang = negotiate(request.headers.get("accept-language"), offered(request))
+    response = RedirectResponse(f"{base_of(request)}/{lang}/", status_code=307)
     response.headers["Vary"] = "Accept-Language"
     return response
 
 
 @pages.get("/{lang}/")
 async def home(request: Request, lang: str) -> Response:
-    if lang not in languages():
+    if lang not in offered(request):
         return not_found(request)
     catalogue = await catalogue_for(request)
     gettext = translations(lang).gettext
@@ -137,21 +161,21 @@ async def home(request: Request, lang: str) -> Response:
 
 @pages.get("/{lang}")
 async def home_without_slash(request: Request, lang: str) -> Response:
-    if lang not in languages():
+    if lang not in offered(request):
         return not_found(request)
-    return RedirectResponse(f"/{lang}/", status_code=308)
+    return RedirectResponse(f"{base_of(request)}/{lang}/", status_code=308)
 
 
 @pages.get("/{lang}/privacy")
 async def privacy(request: Request, lang: str) -> Response:
-    if lang not in languages():
+    if lang not in offered(request):
         return not_found(request)
     return render(request, lang, "privacy.html", title=translations(lang).gettext("Privacy notice"))
 
 
 @pages.get("/{lang}/accessibility")
 async def accessibility(request: Request, lang: str) -> Response:
-    if lang not in languages():
+    if lang not in offered(request):
         return not_found(request)
     return render(request, lang, "accessibility.html", title=translations(lang).gettext("Accessibility statement"))
 
@@ -203,13 +227,13 @@ async def take_form(request: Request, lang: str, form: FormData, checked: Checke
     """Submit a checked form; (reference, None) when taken, else (None, the form again with why)."""
     if checked.errors or checked.model is None:
         return None, show(422, checked.errors)
-    settings: IntakeSettings = request.app.state.settings
+    phone = profile_of(request).help_phone
     if rate_limited and not request.app.state.form_limiter.allow(_client(request)):
         log.warning("form rate limit reached")
         return None, show(429, {"_rate": Problem(N_(
             "Many forms were sent from this connection in a short time. Please wait a few minutes and send "
-            "it again, or call %(phone)s."), (("phone", settings.help_phone),))})
-    via = via or Channelled(Channel.WEB, settings.default_tenant)
+            "it again, or call %(phone)s."), (("phone", phone),))})
+    via = via or Channelled(Channel.WEB, tenant_of(request))
     key = form.get("submission")
     key = key if re.fullmatch(r"[0-9a-f-]{36}", key) else None
     try:
@@ -219,12 +243,15 @@ async def take_form(request: Request, lang: str, form: FormData, checked: Checke
     except Refusal as refusal:
         if refusal.status == 409:  # a double click still under way, or a mail someone else handled
             message = N_("This was sent already, or is being sent right now. Check before you send it again.")
+        elif refusal.status == 410:  # gdpr destroyed the municipality's key: its crisis has ended
+            message = N_("The crisis is over here, so this help desk takes no more requests or offers. "
+                         "For other help, call %(phone)s.")
         elif refusal.status < 500:
             message = N_("Some details could not be accepted. Check the phone number and e-mail address, or call %(phone)s.")
         else:
             message = N_("We cannot take your message right now. Please try again in a few minutes, or call %(phone)s.")
-        return None, show(refusal.status if refusal.status in (409, 503) else 422 if refusal.status < 500 else 503,
-                          {"_service": Problem(message, (("phone", settings.help_phone),))})
+        return None, show(refusal.status if refusal.status in (409, 410, 503) else 422 if refusal.status < 500 else 503,
+                          {"_service": Problem(message, (("phone", phone),))})
     return accepted.reference, None
 
 
@@ -240,58 +267,58 @@ def form_page(request: Request, lang: str, template: str, title: str, action: st
 @pages.get("/{lang}/offer/{code}")
 async def offer_form(request: Request, lang: str, code: str) -> Response:
     catalogue = await catalogue_for(request)
-    if lang not in languages() or not (vacancy := catalogue.get(code)):
+    if lang not in offered(request) or not (vacancy := catalogue.get(code)):
         return not_found(request)
     title = translations(lang).gettext("Offer to help: %(task)s") % {"task": text_of(vacancy, lang).title}
-    show = form_page(request, lang, "offer.html", title, request.url.path, FormData(), catalogue, vacancy=vacancy)
+    show = form_page(request, lang, "offer.html", title, here(request), FormData(), catalogue, vacancy=vacancy)
     return show(200, {})
 
 
 @pages.post("/{lang}/offer/{code}")
 async def send_offer(request: Request, lang: str, code: str) -> Response:
     catalogue = await catalogue_for(request)
-    if lang not in languages() or not (vacancy := catalogue.get(code)):
+    if lang not in offered(request) or not (vacancy := catalogue.get(code)):
         return not_found(request)
     form = await read_form(request, lang)
     if isinstance(form, Response):
         return form
     settings: IntakeSettings = request.app.state.settings
     title = translations(lang).gettext("Offer to help: %(task)s") % {"task": text_of(vacancy, lang).title}
-    show = form_page(request, lang, "offer.html", title, request.url.path, form, catalogue, vacancy=vacancy)
+    show = form_page(request, lang, "offer.html", title, here(request), form, catalogue, vacancy=vacancy)
     checked = check_offer(form, catalogue, region=settings.phone_region, postcode_pattern=settings.postcode_pattern)
     reference, page = await take_form(request, lang, form, checked, take_offer, show, rate_limited=True)
-    return page or RedirectResponse(f"/{lang}/received/{reference}", status_code=303)
+    return page or RedirectResponse(f"{base_of(request)}/{lang}/received/{reference}", status_code=303)
 
 
 @pages.get("/{lang}/help")
 async def help_form(request: Request, lang: str) -> Response:
-    if lang not in languages():
+    if lang not in offered(request):
         return not_found(request)
     catalogue = await catalogue_for(request)
-    show = form_page(request, lang, "help.html", translations(lang).gettext("I need help"), request.url.path,
+    show = form_page(request, lang, "help.html", translations(lang).gettext("I need help"), here(request),
                       FormData(), catalogue)
     return show(200, {})
 
 
 @pages.post("/{lang}/help")
 async def send_help_request(request: Request, lang: str) -> Response:
-    if lang not in languages():
+    if lang not in offered(request):
         return not_found(request)
     form = await read_form(request, lang)
     if isinstance(form, Response):
         return form
     catalogue = await catalogue_for(request)
     settings: IntakeSettings = request.app.state.settings
-    show = form_page(request, lang, "help.html", translations(lang).gettext("I need help"), request.url.path,
+    show = form_page(request, lang, "help.html", translations(lang).gettext("I need help"), here(request),
                       form, catalogue)
     checked = check_help_request(form, catalogue, region=settings.phone_region, postcode_pattern=settings.postcode_pattern)
     reference, page = await take_form(request, lang, form, checked, take_help_request, show, rate_limited=True)
-    return page or RedirectResponse(f"/{lang}/received/{reference}", status_code=303)
+    return page or RedirectResponse(f"{base_of(request)}/{lang}/received/{reference}", status_code=303)
 
 
 @pages.get("/{lang}/received/{reference}")
 async def received(request: Request, lang: str, reference: str) -> Response:
-    if lang not in languages() or not _REFERENCE.match(reference):
+    if lang not in offered(request) or not _REFERENCE.match(reference):
         return not_found(request)
     gettext = translations(lang).gettext
     kind = "request" if reference.startswith("H") else "volunteer"
