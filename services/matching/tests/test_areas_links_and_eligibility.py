@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpt_matching.areas import haversine_km, load_areas
+from helpt_matching.areas import AreasFileError, haversine_km, load_areas
 from helpt_matching.domain import NEVER, Candidate, fold_volunteer, rank, reach, visit_tasks
 from helpt_matching.links import ForgedLink, LapsedLink, OfferLinks
 
@@ -99,3 +99,26 @@ def test_the_nearest_come_first_and_among_equals_who_waited_longest():
     ranked = rank([Candidate("busy", None, 0.0, recently, 4), Candidate("far", None, 3.0, NEVER, 0),
                    Candidate("rested", None, 0.0, long_ago, 9), Candidate("new", None, 0.0, NEVER, 0)])
     assert [c.volunteer_id for c in ranked] == ["new", "rested", "busy", "far"]
+
+
+def test_a_municipality_s_areas_come_from_the_deployment_s_tenant_directory(tmp_path):
+    (tmp_path / "areas").mkdir()
+    (tmp_path / "areas" / "heverlee.json").write_text(json.dumps({"timezone": "Europe/Brussels", "areas": {
+        "3001": {"name": "Heverlee", "lat": 50.863, "lon": 4.696, "neighbours": ["3000"]},
+        "3000": {"name": "Leuven", "lat": 50.879, "lon": 4.701, "neighbours": ["3001"]}}}), encoding="utf-8")
+    heverlee = load_areas("heverlee", tmp_path)
+    assert set(heverlee.by_postcode) == {"3000", "3001"}
+    assert 1.0 < heverlee.distance_km("3000", "3001") < 3.0
+    assert load_areas("heverlee").by_postcode == {}, "not shipped: without the directory nothing is in reach"
+    assert load_areas("leuven", tmp_path).by_postcode == load_areas("leuven").by_postcode, "the shipped file still serves Leuven"
+    (tmp_path / "areas" / "leuven.json").write_text(json.dumps({"areas": {
+        "3000": {"name": "Leuven", "lat": 50.879, "lon": 4.701, "neighbours": []}}}), encoding="utf-8")
+    assert set(load_areas("leuven", tmp_path).by_postcode) == {"3000"}, "a file in the directory replaces the shipped one"
+
+
+@pytest.mark.parametrize("text", ["not json", '{"areas": {"3000": {"name": "Leuven"}}}', '{"timezone": "Mars/Olympus", "areas": {}}'])
+def test_a_broken_areas_file_is_refused_naming_the_file(tmp_path, text):
+    (tmp_path / "areas").mkdir()
+    (tmp_path / "areas" / "gent.json").write_text(text, encoding="utf-8")
+    with pytest.raises(AreasFileError, match="gent.json"):
+        load_areas("gent", tmp_path)

@@ -37,7 +37,9 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
     """The matching service's HTTP app with its Kafka broker, store, subscribers, offer clock, outbox relay and messages."""
     settings = settings or MatchingSettings()
     built: dict[str, object] = {}
-    areas = functools.cache(load_areas)
+    areas = functools.cache(functools.partial(load_areas, directory=settings.tenant_dir))
+    for tenant in settings.tenant_ids:  # a broken areas file stops the start, naming the file, not the first event
+        areas(tenant)
 
     def parts(runtime: Runtime) -> tuple[Projections, NeedsMatcher, Relay]:
         # The store and broker exist once the lifespan has started; built on first use.

@@ -1,4 +1,7 @@
-"""Areas as tenant data: each municipality's postcodes, their centroids and neighbours, from `data/areas/<tenant>.json`."""
+"""Areas as tenant data: each municipality's postcodes, their centroids and neighbours, and its time zone.
+
+From `areas/<tenant>.json` in the directory `HELPT_TENANT_DIR` names, if there is one there, or else
+from the file shipped with matching (`data/areas/<tenant>.json`, Leuven's)."""
 
 from __future__ import annotations
 
@@ -6,9 +9,10 @@ import json
 import math
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-__all__ = ["Area", "Areas", "haversine_km", "load_areas"]
+__all__ = ["Area", "Areas", "AreasFileError", "haversine_km", "load_areas"]
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -47,11 +51,21 @@ class Areas:
         return haversine_km(first.lat, first.lon, second.lat, second.lon)
 
 
-def load_areas(tenant: str) -> Areas:
-    """The tenant's areas file; an unknown tenant has none (every distance unknown, so nothing is in reach)."""
-    source = resources.files("helpt_matching") / "data" / "areas" / f"{tenant}.json"
+class AreasFileError(ValueError):
+    """An areas file that cannot be used; says which file and what is wrong."""
+
+
+def load_areas(tenant: str, directory: Path | None = None) -> Areas:
+    """The tenant's areas file; an unknown tenant has none (every distance unknown, so nothing is in reach).
+
+    `directory` is the deployment's tenant directory: its `areas/<tenant>.json` wins over the shipped file."""
+    given = directory / "areas" / f"{tenant}.json" if directory is not None else None
+    source = given if given is not None and given.is_file() else resources.files("helpt_matching") / "data" / "areas" / f"{tenant}.json"
     if not source.is_file():
         return Areas({})
-    raw = json.loads(source.read_text(encoding="utf-8"))
-    return Areas({code: Area(code, a["name"], float(a["lat"]), float(a["lon"]), frozenset(a["neighbours"]))
-                  for code, a in raw["areas"].items()}, raw.get("timezone", "Europe/Brussels"))
+    try:
+        raw = json.loads(source.read_text(encoding="utf-8"))
+        return Areas({code: Area(code, a["name"], float(a["lat"]), float(a["lon"]), frozenset(a["neighbours"]))
+                      for code, a in raw["areas"].items()}, raw.get("timezone", "Europe/Brussels"))
+    except (ValueError, KeyError, TypeError, AttributeError) as bad:  # ZoneInfoNotFoundError is a KeyError
+        raise AreasFileError(f"areas file {source}: {type(bad).__name__}: {bad} — see README, 'Municipalities'") from None
