@@ -30,7 +30,10 @@ NAME = "2 pipeline throughput"
 
 
 def volunteers(n: int, **overrides) -> list:
-    return [encoded(volunteer_registered(tasks=["shopping"], postcode="3000", **overrides)) for _ in range(n)]
+    """As intake publishes them: each with the blind indexes of a phone number and an e-mail address (distinct)."""
+    return [encoded(volunteer_registered(tasks=["shopping"], postcode="3000",
+                                         **{"contact_index": [uuid.uuid4().hex, uuid.uuid4().hex], **overrides}))
+            for _ in range(n)]
 
 
 def requests(n: int, **overrides) -> list:

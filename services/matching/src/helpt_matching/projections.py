@@ -94,6 +94,10 @@ class Projections:
         self.requests = db["requests"]
         self.volunteers = db["volunteers"]
         self.claims = db["claims"]
+        # The eligible volunteers alone, `_id` "<tenant>:<volunteer>": what an offer round reads, instead of every
+        # volunteer who ever registered (FerretDB reads a whole collection for a query; most volunteers are never
+        # approved, or not yet). Written after the volunteer's document, by the same writer.
+        self.eligible = db["eligible"]
         self._attempts = attempts
         self._indexed = False
 
@@ -103,6 +107,10 @@ class Projections:
             await self.volunteers.create_index([("tenant", ASCENDING), ("eligible", ASCENDING), ("tasks", ASCENDING)],
                                                name="by_pool")
             await self.requests.create_index([("tenant", ASCENDING), ("open", ASCENDING)], name="by_open")
+            if await self.eligible.find_one({}, {"_id": 1}) is None:
+                # Empty: new, or a store from before this collection (or nobody is eligible): fill it from the projection.
+                async for volunteer in self.volunteers.find({"eligible": True}):
+                    await self._keep_eligible(volunteer)
             self._indexed = True
 
     async def apply(self, event_id: UUID, at: dt.datetime, event: Event) -> dict[str, Any] | None:
@@ -155,7 +163,7 @@ class Projections:
             state = {**fold(facts), "_id": ident, "tenant": tenant, "subject_ids": subjects,
                      "facts": sorted(ids), "version": version}
             if await claim(self.claims, f"{kind}:{ident}:{version}", tenant=tenant, subject_ids=subjects, state=state):
-                await self._write(documents, ident, state)
+                await self._write(documents, ident, state, was_eligible=bool(head and head.get("eligible")))
                 if subjects and (orphans := [f["_id"] for f in facts if not f.get("subject_ids")]):
                     await self._adopt(kind, ident, subjects, orphans, version)
                 return state
@@ -170,15 +178,25 @@ class Projections:
             head, version = won.get("state"), version + 1
         return head
 
-    @staticmethod
-    async def _write(documents: Any, ident: UUID, state: dict[str, Any]) -> None:
+    async def _write(self, documents: Any, ident: UUID, state: dict[str, Any], *, was_eligible: bool = True) -> None:
         """Write a won version. The first is an insert (fast); if the document is there already, a catch-up
-        wrote this very state or a later one, which stays. Later versions replace the whole document."""
+        wrote this very state or a later one, which stays. Later versions replace the whole document. A
+        volunteer's entry among the eligible follows (kept or removed; left alone if it was never there)."""
         if state["version"] == 1:
             with contextlib.suppress(DuplicateKeyError):
                 await documents.insert_one(state)
-            return
-        await documents.replace_one({"_id": ident}, state, upsert=True)
+        else:
+            await documents.replace_one({"_id": ident}, state, upsert=True)
+        if documents is self.volunteers and (state.get("eligible") or was_eligible):
+            await self._keep_eligible(state)
+
+    async def _keep_eligible(self, volunteer: dict[str, Any]) -> None:
+        key = f"{volunteer['tenant']}:{volunteer['_id']}"
+        if volunteer.get("eligible"):
+            entry = {k: v for k, v in volunteer.items() if k not in ("personal", "facts")}
+            await self.eligible.replace_one({"_id": key}, {**entry, "_id": key, "volunteer_id": volunteer["_id"]}, upsert=True)
+        else:
+            await self.eligible.delete_one({"_id": key})
 
     async def _adopt(self, kind: str, ident: UUID, subjects: list[UUID], orphans: list[str], version: int) -> None:
         """Facts and version claims kept before the subject was known (an update, or a decision read before the
@@ -195,6 +213,8 @@ class Projections:
         current = await documents.find_one({"_id": ident}, {"version": 1})
         if won and (current or {}).get("version", 0) < version:
             await documents.replace_one({"_id": ident}, won["state"], upsert=True)
+            if documents is self.volunteers:
+                await self._keep_eligible(won["state"])
 
     async def request(self, tenant: str, request_id: UUID) -> dict[str, Any] | None:
         return await self.requests.find_one({"_id": request_id, "tenant": tenant})
@@ -204,8 +224,9 @@ class Projections:
 
     async def pool(self, tenant: str, task: str) -> list[dict[str, Any]]:
         """The tenant's eligible volunteers offering `task` (the rest of eligibility is the domain's)."""
-        cursor = self.volunteers.find({"tenant": tenant, "eligible": True, "tasks": task}, {"personal": 0, "facts": 0})
-        return [doc async for doc in cursor]
+        await self.ready()
+        cursor = self.eligible.find({"tenant": tenant, "eligible": True, "tasks": task})
+        return [{**doc, "_id": doc.pop("volunteer_id")} async for doc in cursor]
 
     async def open_requests(self, tenant: str, limit: int = 500) -> list[dict[str, Any]]:
         cursor = self.requests.find({"tenant": tenant, "open": True}, {"personal": 0, "facts": 0})
