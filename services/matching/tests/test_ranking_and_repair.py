@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient, monitoring
 
-from helpt_contracts.events import VolunteerApproved, VolunteerGuidelinesConfirmed
+from helpt_contracts.events import VolunteerApproved, VolunteerGuidelinesConfirmed, VolunteerSuspended
 from helpt_contracts.examples import help_requested, volunteer_registered
 from helpt_contracts.types import TimeWindow, WeeklySlot
 from helpt_matching.areas import load_areas
@@ -331,7 +331,6 @@ async def test_the_pool_holds_the_eligible_volunteers_alone_follows_their_decisi
     await store["eligible"].drop()  # a store from before the collection
     assert [v["_id"] for v in await Projections(store).pool("leuven", "dog-walking")] == [volunteer]
 
-    from helpt_contracts.events import VolunteerSuspended
     await projections.apply(uuid.uuid4(), dt.datetime.now(dt.UTC),
                             VolunteerSuspended(tenant="leuven", volunteer_id=volunteer, case_id=uuid.uuid4(),
                                                reason="complaint-received"))
