@@ -63,7 +63,7 @@ async def measure(stack: BenchStack, rate: float, probes: int, interval_s: float
             if msg.topic == bare_topic:
                 bare_seen[msg.value] = now
                 continue
-            if dict(msg.headers).get("ce_type", b"").endswith(b"MatchProposed"):
+            if b".MatchProposed." in dict(msg.headers).get("ce_type", b""):  # be.helpt.MatchProposed.v1
                 body = json.loads(msg.value)
                 proposed.setdefault(body["request_id"], now)
 

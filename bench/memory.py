@@ -5,13 +5,34 @@ had just started (its own baseline). Loading stops at a deadline; the counts rea
 from __future__ import annotations
 
 import asyncio
+import time
 
 from bench.common import Figure, ratio
-from bench.kafka_util import publish_all, wait_count
-from bench.pipeline import ensure, requests, volunteers
+from bench.kafka_util import publish_all
+from bench.pipeline import count, end_offsets, ensure, requests, volunteers, wait_committed
+from helpt_contracts import topics
 from bench.stack import BenchStack
 
 NAME = "6 memory"
+
+
+async def load(stack: BenchStack, more_v: int, more_r: int, deadline: float) -> tuple[int, int, int]:
+    """Publish the volunteers and requests still missing; wait (to the deadline) until screening's and matching's
+    consumers have committed past them — Kafka's offsets, not the store's counts, which FerretDB makes by reading
+    every document — then count once what matching and screening hold."""
+    t0 = time.perf_counter()
+    waits = []
+    for topic, more, groups in ((topics.VOLUNTEERS, more_v, ("helpt-screening", "helpt-matching")),
+                                (topics.HELP_REQUESTS, more_r, ("helpt-matching",))):
+        if more:
+            await publish_all(stack.bootstrap, volunteers(more) if topic == topics.VOLUNTEERS else requests(more))
+            ends = await end_offsets(stack.bootstrap, topic)
+            waits += [wait_committed(stack.bootstrap, f"{group}.{topic}", topic, ends, t0 + deadline, poll_s=1.0)
+                      for group in groups]
+    await asyncio.gather(*waits)
+    return (await count(stack.mongodb_url, "helpt_matching", "volunteers"),
+            await count(stack.mongodb_url, "helpt_matching", "requests"),
+            await count(stack.mongodb_url, "helpt_screening", "cases"))
 
 
 def run(stack: BenchStack, quick: bool, context: dict) -> list[Figure]:
@@ -21,11 +42,7 @@ def run(stack: BenchStack, quick: bool, context: dict) -> list[Figure]:
         context.setdefault(f"rss_start_{name}", stack.procs[name].rss_mb())
     more_v = max(0, target_v - context.get("loaded_volunteers", 0))
     more_r = max(0, target_r - context.get("loaded_requests", 0))
-    batch = volunteers(more_v) + requests(more_r)
-    asyncio.run(publish_all(stack.bootstrap, batch))
-    got_v, _ = asyncio.run(wait_count(stack.mongodb_url, "helpt_matching", "volunteers", {}, target_v, deadline, poll_s=2))
-    got_r, _ = asyncio.run(wait_count(stack.mongodb_url, "helpt_matching", "requests", {}, target_r, 5))
-    cases, _ = asyncio.run(wait_count(stack.mongodb_url, "helpt_screening", "cases", {}, target_v, 5))
+    got_v, got_r, cases = asyncio.run(load(stack, more_v, more_r, deadline))
     figures = []
     for name, proc in sorted(stack.procs.items()):
         rss = proc.rss_mb()

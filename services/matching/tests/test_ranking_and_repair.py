@@ -12,9 +12,9 @@ import uuid
 from typing import Any
 
 import pytest
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 
-from helpt_contracts.events import VolunteerApproved, VolunteerGuidelinesConfirmed
+from helpt_contracts.events import VolunteerApproved, VolunteerGuidelinesConfirmed, VolunteerSuspended
 from helpt_contracts.examples import help_requested, volunteer_registered
 from helpt_contracts.types import TimeWindow, WeeklySlot
 from helpt_matching.areas import load_areas
@@ -227,3 +227,111 @@ def test_folding_keeps_the_availability_a_volunteer_gave():
     slots = [slot(2, "18:00", "20:00")]
     state = fold_volunteer([{"kind": "registered", "data": {"availability": slots, "tasks": ["shopping"]}}])
     assert state["availability"] == slots
+
+
+# -- what the consumers and the clock ask the store (FerretDB 1.24 reads a whole collection for any look-up
+#    but an insert's unique key, so a per-event or per-request look-up grows with the store) -----------------
+
+
+class _Commands(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        coll = event.command.get(event.command_name)
+        self.seen.append((event.command_name, coll if isinstance(coll, str) else ""))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+@pytest.fixture
+async def watched(infra):
+    commands = _Commands()
+    client = AsyncMongoClient(infra.mongodb_url, tz_aware=True, uuidRepresentation="standard", event_listeners=[commands])
+    db = client[f"helpt_matching_reads_{uuid.uuid4().hex[:8]}"]
+    yield db, commands
+    await client.drop_database(db.name)
+    await client.close()
+
+
+@pytest.mark.infra
+async def test_a_new_volunteer_or_request_is_kept_with_inserts_only_and_folds_as_before(watched):
+    db, commands = watched
+    projections = Projections(db)
+    await projections.ready()
+    registered = volunteer_registered(tasks=["dog-walking"], postcode="3001", languages=["en"])
+    request = help_requested(task="dog-walking", postcode="3001", languages=["en"])
+    commands.seen.clear()
+    volunteer = await projections.apply(uuid.uuid4(), dt.datetime.now(dt.UTC), registered)
+    kept = await projections.apply(uuid.uuid4(), dt.datetime.now(dt.UTC), request)
+    assert {name for name, _ in commands.seen} == {"insert"}, commands.seen
+    # The same state as a fold of the facts read back from the store.
+    facts = [f async for f in db["facts"].find({"aggregate_id": registered.volunteer_id})]
+    stored = await db["volunteers"].find_one({"_id": registered.volunteer_id})
+    assert {k: v for k, v in stored.items() if k != "_id"} == {k: v for k, v in volunteer.items() if k != "_id"}
+    assert {k: v for k, v in fold_volunteer(facts).items()} == {k: stored[k] for k in fold_volunteer(facts)}
+    assert (await db["requests"].find_one({"_id": request.request_id}))["version"] == kept["version"] == 1
+
+
+@pytest.mark.infra
+async def test_a_version_whose_writer_died_before_writing_it_is_written_when_its_event_comes_again(store, monkeypatch):
+    projections = Projections(store)
+    registered = volunteer_registered(tasks=["dog-walking"], postcode="3001", languages=["en"])
+    await projections.apply(uuid.uuid4(), dt.datetime.now(dt.UTC), registered)
+    approval = VolunteerApproved(tenant="leuven", volunteer_id=registered.volunteer_id, case_id=uuid.uuid4(), reason="interview-ok")
+    event_id = uuid.uuid4()
+
+    async def killed(*_args, **_kwargs):
+        raise Crash
+
+    monkeypatch.setattr(Projections, "_write", killed)
+    with pytest.raises(Crash):
+        await projections.apply(event_id, dt.datetime.now(dt.UTC), approval)
+    monkeypatch.undo()
+    assert (await store["volunteers"].find_one({"_id": registered.volunteer_id}))["version"] == 1, "claimed, not written"
+
+    again = await Projections(store).apply(event_id, dt.datetime.now(dt.UTC), approval)  # the redelivery
+    stored = await store["volunteers"].find_one({"_id": registered.volunteer_id})
+    assert again["version"] == stored["version"] == 2 and stored["decision"] == "approved"
+    assert await store["claims"].count_documents({"_id": {"$regex": f"^volunteer:{registered.volunteer_id}:"}}) == 2
+
+
+@pytest.mark.infra
+async def test_the_clock_reads_each_collection_once_however_many_requests_wait(watched):
+    db, commands = watched
+    projections = Projections(db)
+    clock = matcher(db)
+    await approved(projections)
+    counts = []
+    for waiting in (1, 2, 6):  # the first tick also makes the matcher ready (indexes, the pool's first look)
+        while await db["requests"].count_documents({"open": True}) < waiting:
+            # a task nobody offers: they wait, and every tick looks at them again
+            await requested(projections, task="shopping")
+        commands.seen.clear()
+        await clock.tick(("leuven",), dt.datetime.now(dt.UTC))
+        counts.append(sorted(c for c in commands.seen if c[0] in ("find", "count", "aggregate")))
+    assert counts[1] == counts[2], counts
+
+
+@pytest.mark.infra
+async def test_the_pool_holds_the_eligible_volunteers_alone_follows_their_decisions_and_is_refilled_when_lost(store):
+    projections = Projections(store)
+    volunteer = await approved(projections)
+    waiting = volunteer_registered(tasks=["dog-walking"], postcode="3001", languages=["en"])
+    await projections.apply(uuid.uuid4(), dt.datetime.now(dt.UTC), waiting)  # registered, not approved
+    pool = await projections.pool("leuven", "dog-walking")
+    assert [v["_id"] for v in pool] == [volunteer] and pool[0]["subject_ids"] and "personal" not in pool[0]
+    entry = await store["eligible"].find_one({})
+    assert entry["tenant"] == "leuven" and entry["subject_ids"], "erasure and purge reach it"
+
+    await store["eligible"].drop()  # a store from before the collection
+    assert [v["_id"] for v in await Projections(store).pool("leuven", "dog-walking")] == [volunteer]
+
+    await projections.apply(uuid.uuid4(), dt.datetime.now(dt.UTC),
+                            VolunteerSuspended(tenant="leuven", volunteer_id=volunteer, case_id=uuid.uuid4(),
+                                               reason="complaint-received"))
+    assert await projections.pool("leuven", "dog-walking") == []

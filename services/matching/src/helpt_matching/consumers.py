@@ -43,7 +43,9 @@ async def keep(projections: Projections, matcher: Matcher, statistics: Statistic
         return
     log.info("projection kept", event_type=envelope.type, aggregate_id=envelope.subject)
     if isinstance(event, HelpRequested):
-        await matcher.offer_round(event.tenant, event.request_id, dt.datetime.now(dt.UTC))
+        # The request as just folded; a first version has no offers yet (a redelivery finds its round claimed).
+        await matcher.offer_round(event.tenant, event.request_id, dt.datetime.now(dt.UTC), request=state,
+                                  earlier=[] if state.get("version") == 1 else None)
     elif isinstance(event, HelpRequestCancelled) and not state.get("open"):
         await matcher.end_request(event.tenant, event.request_id)
     elif isinstance(event, _DEPARTURES) and not state.get("eligible"):

@@ -109,22 +109,34 @@ class NeedsMatcher(Matcher):
 
     # -- the joint assignment -----------------------------------------------------------------
 
-    async def plan(self, tenant: str, now: dt.datetime) -> dict[Any, Candidate]:
+    async def plan(self, tenant: str, now: dt.datetime, *, requests: list[dict[str, Any]] | None = None,
+                   offers: dict[Any, list[dict[str, Any]]] | None = None, matched: set[str] | None = None,
+                   ) -> dict[Any, Candidate]:
         """Assign the needs' open slots and the waiting requests as one optimisation; offer the needs' choices now,
-        and return each waiting request's choice (offered first in its next round)."""
+        and return each waiting request's choice (offered first in its next round).
+
+        `requests` (the open ones), `offers` (by request or need) and `matched` (`winners`) when the caller has just
+        read them: on FerretDB each read is a scan of the whole collection, and read per request they made the
+        clock's tick take minutes. A stale answer only changes a preference: `offer_round` still checks and claims."""
         await self.ready()
+
+        async def earlier_of(ident: Any) -> list[dict[str, Any]]:
+            if offers is not None:
+                return offers.get(ident, [])
+            return [o async for o in self.offers.find({"request_id": ident}, {"volunteer_id": 1, "status": 1})]
+
         async with self._planning:
             demands: dict[tuple[str, UUID], tuple[dict[str, Any], int, set[Any]]] = {}
             async for need in self.needs.find({"tenant": tenant}).sort("created_at", ASCENDING).limit(500):
-                earlier = [o async for o in self.offers.find({"request_id": need["_id"]}, {"volunteer_id": 1, "status": 1})]
+                earlier = await earlier_of(need["_id"])
                 waiting = sum(o["status"] == Status.OPEN for o in earlier)
                 missing = need["volunteers_needed"] - await self.filled(need)
                 if missing > 0 and (slots := missing + self._spare - waiting) > 0:
                     demands[(NEED, need["_id"])] = need, slots, {o["volunteer_id"] for o in earlier}
-            for request in await self._projections.open_requests(tenant):
-                if await self.matched(request["_id"]):
+            for request in requests if requests is not None else await self._projections.open_requests(tenant):
+                if (str(request["_id"]) in matched) if matched is not None else await self.matched(request["_id"]):
                     continue
-                earlier = [o async for o in self.offers.find({"request_id": request["_id"]}, {"volunteer_id": 1, "status": 1})]
+                earlier = await earlier_of(request["_id"])
                 if not any(o["status"] == Status.OPEN for o in earlier):
                     demands[("request", request["_id"])] = request, 1, {o["volunteer_id"] for o in earlier}
             if not demands:

@@ -98,25 +98,34 @@ class Matcher:
     # -- offering -----------------------------------------------------------------------------
 
     async def offer_round(self, tenant: str, request_id: UUID, now: dt.datetime,
-                          preferred: Candidate | None = None) -> list[dict[str, Any]]:
+                          preferred: Candidate | None = None, *, request: dict[str, Any] | None = None,
+                          earlier: list[dict[str, Any]] | None = None,
+                          pools: dict[str, list[dict[str, Any]]] | None = None) -> list[dict[str, Any]]:
         """Offer an open, unmatched request without open offers to the next few volunteers; the offers made.
 
         `preferred` (the batch assignment's choice, docs/adr/0012) is offered first when not offered this request before.
+        A caller that has just read them passes the `request`'s projection, its `earlier` offers (`[]` for a request
+        seen for the first time) and `pools` (per task, filled as read): on FerretDB each of these reads is a scan of
+        the whole collection. The round's claim still decides: with stale offers, the round is someone else's.
         """
         await self.ready()
-        request = await self._projections.request(tenant, request_id)
-        if request is None or not request.get("open") or await self.matched(request_id):
+        if request is None:
+            request = await self._projections.request(tenant, request_id)
+        if request is None or not request.get("open"):
             return []
-        earlier = [o async for o in self.offers.find({"request_id": request_id})]
+        if earlier is None:
+            earlier = [o async for o in self.offers.find({"request_id": request_id})]
         if any(o["status"] == Status.OPEN for o in earlier):
             return []
         offered = {o["volunteer_id"] for o in earlier}
-        chosen = await self._candidates(tenant, request, offered, now)
+        chosen = await self._candidates(tenant, request, offered, now, pools)
         # The batch choice goes first, unless continuity or the partner's network already put someone first.
         personal_tie = bool(chosen) and (chosen[0].helped_before or chosen[0].in_network)
         if preferred is not None and preferred.volunteer_id not in offered and not personal_tie:
             chosen = [preferred, *(c for c in chosen if c.volunteer_id != preferred.volunteer_id)][: self._per_round]
-        if not chosen:
+        # Matched already? Asked only when there is someone to offer it to: a look-up that finds nothing reads all
+        # the claims on FerretDB, and most waiting requests have no one (yet).
+        if not chosen or await self.matched(request_id):
             return []
         round_no = max((o["round"] for o in earlier), default=0) + 1
         made = [{"_id": uuid4(), "tenant": tenant, "request_id": request_id, "volunteer_id": candidate.volunteer_id,
@@ -146,9 +155,14 @@ class Matcher:
             with contextlib.suppress(DuplicateKeyError):
                 await self.offers.insert_one(offer)
 
-    async def _candidates(self, tenant: str, request: dict[str, Any], offered: set[Any], now: dt.datetime) -> list[Candidate]:
+    async def _candidates(self, tenant: str, request: dict[str, Any], offered: set[Any], now: dt.datetime,
+                          pools: dict[str, list[dict[str, Any]]] | None = None) -> list[Candidate]:
         areas = self._areas(tenant)
-        within = {v["_id"]: (v, d) for v in await self._projections.pool(tenant, request["task"])
+        if pools is None:
+            pool = await self._projections.pool(tenant, request["task"])
+        elif (pool := pools.get(request["task"])) is None:
+            pool = pools[request["task"]] = await self._projections.pool(tenant, request["task"])
+        within = {v["_id"]: (v, d) for v in pool
                   if v["_id"] not in offered and (d := reach(request, v, areas)) is not None}
         if not within:
             return []
@@ -367,12 +381,34 @@ class Matcher:
         return expired
 
     async def offer_waiting(self, tenant: str, now: dt.datetime) -> None:
-        """Offer every open, unmatched request without open offers, each first to the volunteer `plan` chose for it."""
-        preferred = await self.plan(tenant, now)
-        for request in await self._projections.open_requests(tenant):
-            await self.offer_round(tenant, request["_id"], now, preferred=preferred.get(request["_id"]))
+        """Offer every open, unmatched request without open offers, each first to the volunteer `plan` chose for it.
 
-    async def plan(self, tenant: str, now: dt.datetime) -> dict[Any, Candidate]:
+        The open requests, their offers and each task's pool are read once for all (on FerretDB every one of these
+        reads is a scan of the whole collection; read per request, one tick took minutes at a few hundred requests)."""
+        await self.ready()
+        requests = await self._projections.open_requests(tenant)
+        by_request = await self.offers_by_request(tenant)
+        preferred = await self.plan(tenant, now, requests=requests, offers=by_request, matched=await self.winners(tenant))
+        pools: dict[str, list[dict[str, Any]]] = {}
+        for request in requests:
+            await self.offer_round(tenant, request["_id"], now, preferred=preferred.get(request["_id"]), request=request,
+                                   earlier=by_request.get(request["_id"], []), pools=pools)
+
+    async def offers_by_request(self, tenant: str) -> dict[Any, list[dict[str, Any]]]:
+        """The tenant's offers by request (or need), read once."""
+        found: dict[Any, list[dict[str, Any]]] = {}
+        async for offer in self.offers.find({"tenant": tenant}):
+            found.setdefault(offer["request_id"], []).append(offer)
+        return found
+
+    async def winners(self, tenant: str) -> set[str]:
+        """The ids (as text) of the tenant's matched requests, read at once (`matched` asks about one)."""
+        return {c["_id"].removeprefix("winner:") async for c in self.claims.find(
+            {"tenant": tenant, "_id": {"$regex": "^winner:[^:]+$"}}, {"_id": 1})}
+
+    async def plan(self, tenant: str, now: dt.datetime, *, requests: list[dict[str, Any]] | None = None,
+                   offers: dict[Any, list[dict[str, Any]]] | None = None, matched: set[str] | None = None,
+                   ) -> dict[Any, Candidate]:
         """The volunteer to offer each waiting request first; none here (`helpt_matching.needs` assigns them jointly)."""
         return {}
     # -- the coordinators' back office (new methods: manual match and override) ----------------

@@ -5,7 +5,7 @@ restored backup, a bug fixed in a fold, a store wiped while Kafka kept its topic
 matching service first; a running one is not harmed (every write is idempotent), but the
 projections are briefly empty while they refill.
 
-How: `facts`, `requests`, `volunteers`, their version claims and `statistics` are dropped, then
+How: `facts`, `requests`, `volunteers`, `eligible`, their version claims and `statistics` are dropped, then
 intake.help-requests.v1, intake.volunteers.v1, screening.decisions.v1 and matching.matches.v1 are
 read from the earliest offset with a consumer of its own (no group: the service's offsets are
 untouched) and folded exactly as the service folds them. No offer is made and nothing is
@@ -78,7 +78,7 @@ async def rebuild(settings: MatchingSettings) -> dict[str, int]:
     mongo = create_mongo_client(settings)
     try:
         db = service_database(mongo, settings)
-        for name in ("facts", "requests", "volunteers", "statistics"):
+        for name in ("facts", "requests", "volunteers", "eligible", "statistics"):
             await db[name].drop()
         await db["claims"].delete_many({"_id": {"$regex": "^(request|volunteer):"}})
         projections, statistics = Projections(db), Statistics(db)

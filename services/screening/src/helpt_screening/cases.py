@@ -39,6 +39,7 @@ __all__ = ["APPLIED_KEPT", "Applied", "CaseStore", "Conflict", "sealed_lengths"]
 
 APPLIED_KEPT = 100
 MAX_CATCH_UP = 50
+MAX_HOLDERS = 50  # cases sharing one phone number or e-mail address that are looked at (a shared office phone)
 _FACTS = ("channel", "tasks", "postcode", "max_distance_km", "languages", "availability", "competences",
           "max_tasks_per_week", "is_adult", "networks", "entered_by")
 
@@ -66,6 +67,7 @@ class CaseStore:
     def __init__(self, db: AsyncDatabase, requirements: Mapping[str, Requirement]) -> None:
         self.cases = db["cases"]
         self.log = db["case_log"]
+        self.contacts = db["contacts"]
         self._requirements = requirements
         self._indexed = False
 
@@ -148,12 +150,33 @@ class CaseStore:
             return Applied.APPLIED
         raise Conflict("the case changed under every attempt; the consumer retries the event")
 
-    async def _earlier(self, tenant: str, volunteer_id: UUID, contact_index: list[str]) -> list[str]:
-        if not contact_index:
-            return []
-        found = self.cases.find({"tenant": tenant, "contact_index": {"$in": contact_index}, "_id": {"$ne": volunteer_id}},
-                                {"_id": 1})
-        return [str(doc["_id"]) async for doc in found]
+    async def _earlier(self, tenant: str, volunteer_id: UUID, subject_ids: list[UUID], contact_index: list[str]) -> list[str]:
+        """The cases that gave one of these contact details (gdpr's blind indexes) before this one.
+
+        Each blind index has its holders in `contacts`, one document a holder, `_id` "<tenant>:<index>:<n>" with
+        n = 0, 1, 2, ...: a case takes the first free n by inserting it (unique `_id`, so two registrations at once
+        each get their own), and those before it are the earlier cases. Not a query over `cases`: FerretDB 1.24
+        answers that by reading every case (0.1-0.2 ms each, on every registration — measured, bench/README.md),
+        while an insert is decided by the unique index and only documents that exist are read back. The holders
+        carry `tenant` and `subject_ids`, so erasure and purge delete them with the case; a case erased from the
+        middle leaves a gap that the next registration fills, not seeing the holders after it.
+        """
+        earlier: dict[str, None] = {}
+        for index in dict.fromkeys(contact_index):
+            for n in range(MAX_HOLDERS):
+                key = f"{tenant}:{index}:{n}"
+                try:
+                    await self.contacts.insert_one({"_id": key, "tenant": tenant, "subject_ids": subject_ids,
+                                                    "volunteer_id": volunteer_id})
+                    break
+                except DuplicateKeyError:
+                    held = await self.contacts.find_one({"_id": key}, {"volunteer_id": 1})
+                if held is None:
+                    continue  # erased between the two: the next number
+                if held["volunteer_id"] == volunteer_id:
+                    break  # this case holds it already (a redelivery, an update)
+                earlier[str(held["volunteer_id"])] = None
+        return list(earlier)
 
     def _flags(self, facts: Mapping[str, Any], personal: Mapping[str, Any], earlier: list[str]) -> list[dict[str, str]]:
         return [f.as_doc() for f in pre_checks(facts, sealed_lengths(personal), earlier, self._requirements)]
@@ -161,7 +184,7 @@ class CaseStore:
     async def _register(self, at: dt.datetime, event: VolunteerRegistered) -> Applied:
         facts = event.model_dump(mode="json", include=set(_FACTS))
         personal = {f.value: s.model_dump() for f, s in event.personal.items()}
-        earlier = await self._earlier(event.tenant, event.volunteer_id, list(event.contact_index))
+        earlier = await self._earlier(event.tenant, event.volunteer_id, [event.subject_id], list(event.contact_index))
         outcome = Applied.APPLIED
         try:
             await self.cases.insert_one({
@@ -184,7 +207,7 @@ class CaseStore:
         facts = {**doc["facts"], **changed}
         personal = {**doc["personal"], **{f.value: s.model_dump() for f, s in (event.personal or {}).items()}}
         contact_index = list(event.contact_index) if event.contact_index is not None else doc.get("contact_index", [])
-        earlier = await self._earlier(doc["tenant"], doc["_id"], contact_index)
+        earlier = await self._earlier(doc["tenant"], doc["_id"], doc["subject_ids"], contact_index)
         state = State(doc["state"])
         # The volunteer answered a request for information: the case is back in the queue.
         new_state = State.OPEN if state is State.INFORMATION_REQUESTED else state
