@@ -9,33 +9,19 @@ import datetime as dt
 import uuid
 
 import pytest
-from pymongo import AsyncMongoClient, monitoring
+from pymongo import AsyncMongoClient
 
 from helpt_contracts.examples import volunteer_registered
 from helpt_screening.cases import Applied, CaseStore
 from helpt_screening.domain import default_requirements
+from helpt_platform.testing import StoreCommands
 
 PHONE, EMAIL, OTHER = "p" * 32, "e" * 32, "o" * 32
 
 
-class _Commands(monitoring.CommandListener):
-    def __init__(self) -> None:
-        self.seen: list[tuple[str, str, object]] = []
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        coll = event.command.get(event.command_name)
-        self.seen.append((event.command_name, coll if isinstance(coll, str) else "", event.command.get("filter")))
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-
 @pytest.fixture
 async def store(infra):
-    commands = _Commands()
+    commands = StoreCommands()
     client = AsyncMongoClient(infra.mongodb_url, tz_aware=True, uuidRepresentation="standard", event_listeners=[commands])
     db = client[f"helpt_screening_repeat_{uuid.uuid4().hex[:8]}"]
     yield CaseStore(db, default_requirements()), db, commands

@@ -14,8 +14,33 @@ from helpt_platform.settings import ServiceSettings
 
 T = TypeVar("T")
 
-__all__ = ["CHROMIUM_ARGS", "CatcherHandle", "axe_violations", "check_service_skeleton", "chromium", "chromium_path", "eventually",
+__all__ = ["CHROMIUM_ARGS", "CatcherHandle", "StoreCommands", "axe_violations", "check_service_skeleton", "chromium", "chromium_path", "eventually",
            "free_port", "mail_catcher", "republish", "serve_in_thread", "tenant_profiles_dir", "topic_events", "topic_records"]
+
+
+def _command_listener_base() -> type:
+    from pymongo import monitoring
+
+    return monitoring.CommandListener
+
+
+class StoreCommands(_command_listener_base()):  # type: ignore[misc]
+    """Every command a client sends, as (name, collection, filter): pass it as `event_listeners=[...]` to a
+    client to check what a handler asks the store (FerretDB 1.24 reads a whole collection for any filter but
+    a lone string `_id`, so a per-event look-up of another shape grows with the store)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str, Any]] = []
+
+    def started(self, event: Any) -> None:
+        collection = event.command.get(event.command_name)
+        self.seen.append((event.command_name, collection if isinstance(collection, str) else "", event.command.get("filter")))
+
+    def succeeded(self, event: Any) -> None:
+        pass
+
+    def failed(self, event: Any) -> None:
+        pass
 
 
 def tenant_profiles_dir(folder: Any, *tenants: str, **fields: Any) -> Any:
