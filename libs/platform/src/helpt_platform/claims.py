@@ -34,11 +34,17 @@ class Conflict(RuntimeError):
 
 
 async def claim(collection: AsyncCollection, key: str, **fields: Any) -> bool:
-    """True for the first caller with this key, False for every later one."""
+    """True for the first caller with this key, False for every later one.
+
+    A claim with events to publish (`unsent: True`, an outbox) is noted in the relay's queue at once."""
     try:
         await collection.insert_one({"_id": key, "claimed_at": dt.datetime.now(dt.UTC), **fields})
     except DuplicateKeyError:
         return False
+    if fields.get("unsent"):
+        from helpt_platform.outbox import enqueue  # the outbox builds on claims, not the other way round
+
+        await enqueue(collection, key, tenant=fields.get("tenant"), subject_ids=fields.get("subject_ids", []))
     return True
 
 

@@ -32,7 +32,7 @@ from pymongo.errors import DuplicateKeyError
 
 from helpt_contracts.events import Event, VolunteerRegistered, VolunteerUpdated, VolunteerWithdrawn
 from helpt_contracts.roles import ServiceName
-from helpt_platform.outbox import outbox_entry
+from helpt_platform.outbox import enqueue, outbox_entry
 from helpt_screening.domain import OPEN, Requirement, State, pre_checks
 
 __all__ = ["APPLIED_KEPT", "Applied", "CaseStore", "Conflict", "sealed_lengths"]
@@ -123,6 +123,8 @@ class CaseStore:
             await self.log.insert_one(claim)
         except DuplicateKeyError:
             raise Conflict("another change of this case came first") from None
+        if event is not None:
+            await enqueue(self.log, claim["_id"], tenant=doc["tenant"], subject_ids=doc["subject_ids"])
         await self.cases.update_one({"_id": doc["_id"]}, {"$set": changes})
         return claim
 
