@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,17 @@ from helpt_localstack.stack import LocalStack, StackError
 
 
 def _sleeper(*args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
+    """A process whose command line names `args`, once it does: until the child has exec'd, /proc shows the
+    parent's command line, and `down` would rightly take it for a foreign process (seen on a loaded machine)."""
+    process = subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(60)", *args], start_new_session=True
     )
+    cmdline = Path(f"/proc/{process.pid}/cmdline")
+    for _ in range(500):
+        if b"time.sleep(60)" in cmdline.read_bytes():
+            break
+        time.sleep(0.01)
+    return process
 
 
 def test_stale_pid_file_of_dead_process_is_cleared(tmp_path: Path) -> None:
