@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import PyMongoError
 
 from helpt_contracts.envelope import Envelope
 from helpt_contracts.events import Event
@@ -33,11 +33,13 @@ from helpt_intake.triage import MailTriage
 from helpt_platform.auth import issue_token, local_secret
 from helpt_platform.gdpr_client import GdprClient
 from helpt_platform.kafka import publish_event
+from helpt_platform.logs import get_logger
 from helpt_platform.purge import gdpr_command_router
 from helpt_platform.service import Runtime, create_service_app, document_answers, every
 from helpt_platform.tenants import TenantProfileError
 
 MAX_BODY = 64 * 1024
+log = get_logger(__name__)
 
 
 def check_tenant_profiles(settings: IntakeSettings) -> None:
@@ -109,9 +111,11 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
 
     app.state.catalogues = catalogues
 
-    @app.exception_handler(ConnectionFailure)
-    async def store_unavailable(request: Request, exc: ConnectionFailure) -> JSONResponse:
-        # The store is away: as when gdpr or Kafka is, a 503 with the help desk's number, not a 500.
+    @app.exception_handler(PyMongoError)
+    async def store_unavailable(request: Request, exc: PyMongoError) -> JSONResponse:
+        # The store is away or failing (unreachable, or interrupted while it shuts down): as when gdpr or Kafka
+        # is, a 503 with the help desk's number, not a 500. The error's type is logged, never its message.
+        log.warning("store error answered 503", error=type(exc).__name__)
         return JSONResponse({"detail": f"We cannot take your message right now. Please try again in a few minutes, "
                                        f"or call {profile_of(request).help_phone}."}, status_code=503)
 

@@ -12,6 +12,7 @@ the case's answer instead of a 409 for ever.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import secrets
 from collections.abc import Awaitable, Callable
@@ -128,9 +129,14 @@ class Intake:
                 "personal": {f.value: s.model_dump() for f, s in sealed.items()}, "created_at": now,
             }
             pending = pending_entry(case, entry)
-            await self._db["outbox"].insert_one(pending)  # first: a case is never kept without its event on its way
+            # A DuplicateKeyError on these fresh ids means PyMongo retried an insert whose first attempt was
+            # written but whose answer was lost (the store going away): the document is in.
+            with contextlib.suppress(DuplicateKeyError):
+                await self._db["outbox"].insert_one(pending)  # first: a case is never kept without its event on its way
             try:
                 await self._cases.insert_one(case)
+            except DuplicateKeyError:
+                pass
             except Exception:
                 await mark_sent(self._db, case_id)  # not kept, so nothing to send
                 raise
