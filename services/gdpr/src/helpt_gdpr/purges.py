@@ -81,6 +81,11 @@ class Purges:
         await self._keeper.audit.append(tenant, "crisis-end-approval", "recorded", actor=who.sub, role=who.role.value,
                                         approvals=len(approvals))
         if len(approvals) < 2:
+            if await self._tombstones.find_one({"_id": tenant}):
+                # Another approval started the purge meanwhile and cleared the approvals, maybe before this one
+                # was inserted: this one is late, not the first of a new pair.
+                await self._approvals.delete_one({"_id": f"{tenant}:{who.sub}"})
+                raise Denied(409, "the purge is already under way")
             return {"tenant": tenant, "status": "awaiting-second-approval", "approvals": len(approvals),
                     "expires_at": (approvals[0]["at"] + self._window).isoformat()}
         command = CrisisPurgeRequested(tenant=tenant, purge_id=uuid4(), approvals=len(approvals))
