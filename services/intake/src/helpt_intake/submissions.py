@@ -133,13 +133,10 @@ class Intake:
             # written but whose answer was lost (the store going away): the document is in.
             with contextlib.suppress(DuplicateKeyError):
                 await self._db["outbox"].insert_one(pending)  # first: a case is never kept without its event on its way
-            try:
+            with contextlib.suppress(DuplicateKeyError):
+                # Any other error here leaves the entry: the write may have been applied with its answer lost,
+                # so the relay decides after the grace period (case kept: publish; not kept: drop).
                 await self._cases.insert_one(case)
-            except DuplicateKeyError:
-                pass
-            except Exception:
-                await mark_sent(self._db, case_id)  # not kept, so nothing to send
-                raise
             try:
                 await asyncio.wait_for(publish_entry(self._publish, entry), self._settings.publish_timeout_s)
             except TimeoutError:
