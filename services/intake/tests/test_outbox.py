@@ -71,3 +71,14 @@ def test_an_entry_whose_case_was_never_kept_is_dropped_unpublished(stack):
     event = left_by_a_killed_writer(db, kept=False)
     eventually(lambda: db["outbox"].count_documents({"case_id": event.request_id}), lambda n: n == 0, "the entry dropped", seconds=60)
     assert published(settings, event.request_id) == []  # no one was told "received": nothing is announced
+
+
+def test_an_undo_whose_writer_died_half_way_is_finished_by_the_relay_and_never_published(stack):
+    _client, settings, db = stack
+    event = left_by_a_killed_writer(db, kept=True)
+    # The submitter had settled on "undo" (Kafka refused: the person heard 503) and died before deleting the case.
+    db["outbox_settled"].insert_one({"_id": f"settle:{event.request_id}", "by": "undo", "tenant": event.tenant,
+                                     "subject_ids": [event.subject_id]})
+    eventually(lambda: db["outbox"].count_documents({"case_id": event.request_id}), lambda n: n == 0, "the entry removed", seconds=60)
+    assert db["cases"].count_documents({"_id": event.request_id}) == 0, "the undo is finished: no case without its event"
+    assert published(settings, event.request_id) == []

@@ -77,7 +77,7 @@ class CaseRelay:
         for entry in left:
             case_id = entry["case_id"]
             kept = await cases.find_one({"_id": case_id}, {"_id": 1}) is not None
-            if await settle(self._db, {"_id": case_id, **entry}, "relay") == "undo":
+            if await settle(self._db, {**entry, "_id": case_id}, "relay") == "undo":  # the case's id, as its submitter settles
                 await cases.delete_one({"_id": case_id})  # an undo that died half-way: finish it
             elif kept:
                 await publish_entry(self._publish, entry["outbox"])
