@@ -61,6 +61,11 @@ def case_facts(event: Event) -> dict[str, Any]:
     return {**facts, "urgency": urgency.value if urgency is not None else None}
 
 
+def _indexes(found: dict[str, str | None]) -> list[str]:
+    """The blind indexes gdpr gave (phone, e-mail), without the absent ones."""
+    return [value for value in (found.get("phone"), found.get("email")) if value]
+
+
 def new_reference(prefix: str) -> str:
     return f"{prefix}-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
 
@@ -113,7 +118,7 @@ class Intake:
                 raise self._unavailable(tenant) from None
             except Refusal as refusal:
                 raise self._contact_refusal(refusal) from None
-            contact_index = [value for value in (found.get("phone"), found.get("email")) if value]
+            contact_index = _indexes(found)
             event = build(case_id, reference, subject_id, sealed)
             if "contact_index" in type(event).model_fields:  # screening spots a repeat volunteer by these keyed hashes
                 event = event.model_copy(update={"contact_index": contact_index})
@@ -162,17 +167,6 @@ class Intake:
             await self._keys.update_one({"_id": key_id}, {"$set": {"state": "done", "case_id": case_id, "reference": reference}})
         log.info("submission received", kind=kind, tenant=tenant, case_id=str(case_id), channel=channel.value)
         return Received(case_id, reference)
-
-    async def _contact_index(self, tenant: str, personal: dict[PersonalField, str]) -> list[str]:
-        """gdpr's blind indexes of the phone number and e-mail address, so the console finds earlier contacts."""
-        phone, email = personal.get(PersonalField.PHONE), personal.get(PersonalField.EMAIL)
-        if not (phone or email):
-            return []
-        try:
-            found = await self._gdpr.blind_indexes(tenant, phone=phone, email=email)
-        except Refusal as refusal:
-            raise self._contact_refusal(refusal) from None
-        return [value for value in (found.get("phone"), found.get("email")) if value]
 
     @staticmethod
     def _contact_refusal(refusal: Refusal) -> Refusal:
@@ -246,10 +240,12 @@ class Intake:
         index: list[str] = []
         if personal:
             try:
-                index = await self._contact_index(tenant, personal)
-                _, sealed = await self._gdpr.seal(tenant, personal, subject_id=doc["subject_ids"][0])
+                _, sealed, found = await self._gdpr.seal_and_index(tenant, personal, subject_id=doc["subject_ids"][0])
             except GdprUnavailable:
                 raise self._unavailable(tenant) from None
+            except Refusal as refusal:
+                raise self._contact_refusal(refusal) from None
+            index = _indexes(found)
         event = build(sealed)
         try:
             await self._publish(event)
