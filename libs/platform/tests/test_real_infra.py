@@ -2,6 +2,7 @@
 
 import asyncio
 import datetime as dt
+import json
 import uuid
 
 import pytest
@@ -13,7 +14,9 @@ from helpt_contracts.examples import help_requested
 from helpt_intake.app import create_app
 from helpt_intake.settings import IntakeSettings
 from helpt_platform.kafka import create_broker, create_router, publish_event
-from helpt_platform.mongo import create_mongo_client, service_database
+from helpt_platform.logs import configure_logging
+from helpt_platform.mongo import SlowCommands, create_mongo_client, service_database
+from pymongo import AsyncMongoClient
 
 pytestmark = pytest.mark.infra
 
@@ -111,3 +114,34 @@ def test_a_service_whose_kafka_is_unreachable_is_alive_but_not_ready(settings):
         assert response.status_code == 503
         assert response.json()["checks"]["kafka"].startswith("unavailable")
         assert response.json()["checks"]["mongodb"] == "ok"
+
+
+async def test_a_slow_store_command_is_logged_by_its_shape_never_by_the_values_it_looked_for(settings, capsys):
+    """What an operator sees when the store is slow: which command, on which collection, asked what — and not
+    the blind index or subject id it asked for (threshold 0 ms: every command counts as slow here)."""
+    configure_logging("intake")
+    client = AsyncMongoClient(settings.mongodb_url.get_secret_value(), uuidRepresentation="standard",
+                              event_listeners=[SlowCommands(0)])
+    secret = f"blind-{uuid.uuid4().hex}"
+    try:
+        contacts = client[settings.database_name]["contacts"]
+        await contacts.insert_one({"_id": secret, "tenant": "leuven"})
+        await contacts.find_one({"tenant": "leuven", "index": {"$in": [secret, "x"]}})
+        await contacts.update_one({"_id": secret}, {"$set": {"seen": True}})
+    finally:
+        await client.close()
+    out = capsys.readouterr().out
+    slow = [json.loads(line) for line in out.splitlines() if '"slow store command"' in line]
+    assert {(s["command"], s["collection"]) for s in slow} >= {("insert", "contacts"), ("find", "contacts"), ("update", "contacts")}
+    (found,) = [s for s in slow if s["command"] == "find"]
+    assert found["shape"] == {"tenant": "str", "index": {"$in": ["str", "..."]}}
+    (updated,) = [s for s in slow if s["command"] == "update"]
+    assert updated["shape"] == {"_id": "str"} and updated["ms"] >= 0
+    assert secret not in out
+
+
+def test_slow_store_commands_are_logged_from_half_a_second_unless_turned_off(monkeypatch):
+    monkeypatch.setenv("HELPT_SLOW_STORE_COMMAND_MS", "0")
+    assert IntakeSettings().slow_store_command_ms == 0
+    monkeypatch.delenv("HELPT_SLOW_STORE_COMMAND_MS")
+    assert IntakeSettings().slow_store_command_ms == 500

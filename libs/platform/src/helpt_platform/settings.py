@@ -27,6 +27,7 @@ SHARED_ENV = {
     "mongodb_url": "MONGODB_URL",
     "topic_prefix": "HELPT_TOPIC_PREFIX",
     "log_level": "HELPT_LOG_LEVEL",
+    "slow_store_command_ms": "HELPT_SLOW_STORE_COMMAND_MS",
     "tenants": "HELPT_TENANTS",
     "tenant_dir": "HELPT_TENANT_DIR",
     "jwt_secret_file": "HELPT_JWT_SECRET_FILE",
@@ -63,6 +64,8 @@ class ServiceSettings(BaseSettings):
     mongodb_url: SecretStr = Field(default=SecretStr("mongodb://127.0.0.1:27017/"), description="MongoDB connection URL.")
     mongodb_database: str = Field(default="", description="Database name; empty means helpt_<service>.")
     log_level: str = Field(default="INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
+    slow_store_command_ms: float = Field(
+        default=500.0, ge=0, description="Log a warning for every store command slower than this (its shape only); 0 turns it off.")
     log_json: bool = Field(default=True, description="JSON log lines (false: human-readable console lines).")
     tenants: str = Field(default="leuven", description="Comma-separated municipalities this deployment serves.")
     tenant_dir: Path | None = Field(default=None, description="Directory of tenant profiles (<tenant>.json) added to the shipped ones.")
