@@ -12,7 +12,7 @@ PYTHON     ?= python3
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: bench bench-smoke help run test faults install chromium contracts messages token audit-verify deadletters rebuild-matching down clean validate-deploy compose-config docker-dry-build
+.PHONY: bench bench-smoke help run test faults install chromium postgresql contracts messages token audit-verify deadletters rebuild-matching down clean validate-deploy compose-config docker-dry-build
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,7 +23,7 @@ $(UV):
 	@$(PYTHON) -m venv $(TOOLS)/uv-$(UV_VERSION)
 	@$(TOOLS)/uv-$(UV_VERSION)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-install: $(UV) chromium  ## install the Python workspace (locked), the local Kafka and FerretDB, and Chromium
+install: $(UV) chromium postgresql  ## install the Python workspace (locked), the local Kafka, FerretDB and PostgreSQL, and Chromium
 	@$(UV) sync --locked --quiet
 	@$(UV) run --locked python -m helpt_localstack install
 
@@ -36,6 +36,16 @@ chromium:
 	echo "installing Debian's chromium for the browser tests ..."; \
 	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null \
 	|| { echo "Could not install chromium with apt-get; install it, or set HELPT_CHROMIUM to a Chromium binary." >&2; exit 1; }
+
+# Debian's PostgreSQL: the local store's FerretDB keeps its documents there (docs/adr/0017). The stack
+# starts its own server on a port of its own; the system's service, if any, is left alone.
+postgresql:
+	@if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || command -v postgres >/dev/null 2>&1 || [ -n "$$HELPT_POSTGRES_BIN" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null 2>&1; then sudo="sudo -n"; \
+	else echo "PostgreSQL is missing and cannot be installed without root: apt-get install postgresql (or set HELPT_POSTGRES_BIN)." >&2; exit 1; fi; \
+	echo "installing Debian's postgresql for the local store ..."; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq postgresql >/dev/null \
+	|| { echo "Could not install postgresql with apt-get; install it, or set HELPT_POSTGRES_BIN to its bin directory." >&2; exit 1; }
 
 run: install  ## start Kafka, the store and the four services on 127.0.0.1; Ctrl-C stops them all
 	@$(UV) run --locked python -m helpt_localstack run

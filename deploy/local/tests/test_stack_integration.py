@@ -1,4 +1,4 @@
-"""One real start of Kafka and FerretDB: round trips, then nothing may be left running."""
+"""One real start of Kafka and FerretDB on PostgreSQL: round trips, data kept across a restart, then nothing left running."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from helpt_localstack.paths import port_is_free
+from helpt_localstack.postgres import remove_outside_data
 from helpt_localstack.procs import is_alive
 from helpt_localstack.stack import LocalStack
 from pymongo import MongoClient
@@ -24,14 +25,14 @@ async def test_stack_serves_kafka_and_mongodb_then_leaves_nothing_behind(tmp_pat
     (state / "kafka.pid").write_text(f"{leftover.pid}\n")
 
     stack = LocalStack(state, kafka_port=0, kafka_controller_port=0, mongodb_port=0)
-    ports = [stack.kafka_port, stack.kafka_controller_port, stack.mongodb_port]
+    ports = [stack.kafka_port, stack.kafka_controller_port, stack.mongodb_port, stack.postgres_port]
     # Called from inside a running event loop on purpose: start() must cope with that.
     stack.start()
     try:
         assert leftover.wait(timeout=5) is not None
         stack.start()  # idempotent
         pids = stack.pids()
-        assert len(pids) == 2 and all(is_alive(pid) for pid in pids)
+        assert len(pids) == 3 and all(is_alive(pid) for pid in pids)
         assert stack.bootstrap_servers == f"127.0.0.1:{stack.kafka_port}"
         assert stack.mongodb_url == f"mongodb://127.0.0.1:{stack.mongodb_port}/"
 
@@ -72,5 +73,19 @@ async def test_stack_serves_kafka_and_mongodb_then_leaves_nothing_behind(tmp_pat
 
     assert not any(is_alive(pid) for pid in pids)
     assert all(port_is_free(port) for port in ports)
-    assert not (state / "kafka.pid").exists() and not (state / "ferretdb.pid").exists()
+    assert not any((state / f"{name}.pid").exists() for name in ("kafka", "ferretdb", "postgres"))
     stack.stop()  # idempotent
+
+    # A stopped stack keeps its documents: started again (as `make run` is), the store still has them.
+    again = LocalStack(state, kafka_port=0, kafka_controller_port=0, mongodb_port=0)
+    again.start()
+    try:
+        client = MongoClient(again.mongodb_url, serverSelectionTimeoutMS=5000)
+        try:
+            kept = client["helpt_test"]["things"].find_one({"name": topic})
+        finally:
+            client.close()
+    finally:
+        again.stop()
+    assert kept is not None and kept["n"] == 1
+    remove_outside_data(state)

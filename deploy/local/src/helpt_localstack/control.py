@@ -9,7 +9,7 @@ from pathlib import Path
 from helpt_localstack.procs import Managed, belongs_to, read_pid, stop_all
 from helpt_localstack.services import DEFAULT_PORTS
 
-INFRA = ("kafka", "ferretdb")
+INFRA = ("kafka", "ferretdb", "postgres")
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ def down(state_dir: Path) -> list[Entry]:
     services = [_managed(state_dir, e.name) for e in before if e.name not in INFRA]
     infra = [_managed(state_dir, e.name) for e in before if e.name in INFRA]
     stop_all(services, state_dir, 15.0)
-    stop_all(infra, state_dir, 30.0)
+    stop_all([m for m in infra if m.name != "postgres"], state_dir, 30.0)
+    stop_all([m for m in infra if m.name == "postgres"], state_dir, 30.0)  # after FerretDB, its only client
     (state_dir / "stack.json").unlink(missing_ok=True)
     return before

@@ -10,13 +10,12 @@ from helpt_localstack.errors import StackError
 HEALTH_DB = "helpt_localstack_health"
 
 
-def command(binary: Path, state_dir: Path, port: int) -> list[str]:
-    data = state_dir / "data"
+def command(binary: Path, state_dir: Path, port: int, postgresql_url: str) -> list[str]:
     return [
         str(binary),
-        "--handler=sqlite",
-        # A trailing slash: FerretDB wants a directory URI, one SQLite file per database.
-        f"--sqlite-url=file:{data}/",
+        # On PostgreSQL, not SQLite: see helpt_localstack.postgres and docs/adr/0017.
+        "--handler=postgresql",
+        f"--postgresql-url={postgresql_url}",
         f"--listen-addr=127.0.0.1:{port}",
         f"--state-dir={state_dir}",
         "--telemetry=disable",

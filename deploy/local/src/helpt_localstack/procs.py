@@ -122,7 +122,9 @@ class Managed:
         state_dir: Path,
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
+        user: tuple[int, int] | None = None,
     ) -> None:
+        """Start `cmd` in a session of its own, output to the log file; as (uid, gid) `user` when given."""
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         child_env = dict(os.environ if env is None else env)
         child_env[OWNER_ENV] = str(state_dir)
@@ -135,6 +137,9 @@ class Managed:
                 env=child_env,
                 cwd=cwd,
                 start_new_session=True,
+                user=user[0] if user else None,
+                group=user[1] if user else None,
+                extra_groups=[] if user else None,
             )
         self.pid_file.write_text(f"{self.process.pid}\n", encoding="utf-8")
 

@@ -1,4 +1,4 @@
-"""LocalStack: real Kafka (KRaft) and FerretDB as local processes, health-checked."""
+"""LocalStack: real Kafka (KRaft) and FerretDB (on PostgreSQL) as local processes, health-checked."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from helpt_localstack import ferretdb, kafka
+from helpt_localstack import ferretdb, kafka, postgres
 from helpt_localstack.errors import MissingToolError, StackError
 from helpt_localstack.health import in_fresh_thread, wait_healthy
 from helpt_localstack.paths import (
@@ -33,12 +33,13 @@ __all__ = ["LocalStack", "MissingToolError", "StackError"]
 
 KAFKA_DEADLINE_S = 90.0
 FERRETDB_DEADLINE_S = 30.0
+POSTGRES_DEADLINE_S = 60.0
 STOP_TIMEOUT_S = 30.0
 INFO_FILE = "stack.json"
 
 
 class LocalStack:
-    """Kafka and FerretDB on 127.0.0.1, data and logs under one state directory."""
+    """Kafka and FerretDB (on PostgreSQL) on 127.0.0.1, data and logs under one state directory."""
 
     def __init__(
         self,
@@ -47,6 +48,7 @@ class LocalStack:
         kafka_controller_port: int | None = None,
         mongodb_port: int | None = None,
         kafka_sasl_port: int | None = None,
+        postgres_port: int | None = None,
     ) -> None:
         self.state_dir = Path(state_dir or default_state_dir()).expanduser().resolve()
         self.kafka_port = resolve_port(kafka_port, "HELPT_KAFKA_PORT", DEFAULT_KAFKA_PORT)
@@ -54,6 +56,8 @@ class LocalStack:
             kafka_controller_port, "HELPT_KAFKA_CONTROLLER_PORT", DEFAULT_KAFKA_CONTROLLER_PORT
         )
         self.mongodb_port = resolve_port(mongodb_port, "HELPT_MONGODB_PORT", DEFAULT_MONGODB_PORT)
+        # FerretDB's own server: nothing else talks to it, so any free port unless one is asked for.
+        self.postgres_port = resolve_port(postgres_port, "HELPT_POSTGRES_PORT", 0)
         # A SASL/SCRAM listener with ACLs (helpt_localstack.kafka_security), off unless asked for.
         self.kafka_sasl_port = resolve_port(kafka_sasl_port, "HELPT_KAFKA_SASL_PORT", 0) if kafka_sasl_port is not None else None
         self.log_dir = self.state_dir / "logs"
@@ -61,6 +65,7 @@ class LocalStack:
         self.ferretdb = Managed(
             "ferretdb", self.state_dir / "ferretdb.pid", self.log_dir / "ferretdb.log"
         )
+        self.postgres = Managed("postgres", self.state_dir / "postgres.pid", self.log_dir / "postgres.log")
         self._started = False
 
     @property
@@ -88,18 +93,20 @@ class LocalStack:
         if self._started:
             return
         # Leftovers of a crashed run would hold the ports and the data files.
-        stop_all([self.kafka, self.ferretdb], self.state_dir, STOP_TIMEOUT_S)
+        stop_all([self.kafka, self.ferretdb, self.postgres], self.state_dir, STOP_TIMEOUT_S)
         needed = ["java"]
         needed += [] if kafka_installed() else ["mvn"]
         needed += [] if ferretdb_installed() else ["go"]
         tools = check_tools(needed)
         kafka_libs = ensure_kafka() / "libs"
         ferretdb_bin = ensure_ferretdb()
+        postgres.binaries()  # missing: say so before anything starts
         self._check_ports()
         self.log_dir.mkdir(parents=True, exist_ok=True)
         atexit.register(self.stop)
         self._started = True
         try:
+            self._start_postgres()
             self._start_ferretdb(ferretdb_bin)
             self._start_kafka(tools["java"], kafka_libs)
             wait_healthy(
@@ -132,23 +139,25 @@ class LocalStack:
         )
 
     def stop(self) -> None:
-        """Stop both servers (SIGTERM, then SIGKILL after a grace period); safe to repeat."""
+        """Stop the servers (SIGTERM, then SIGKILL after a grace period); safe to repeat. The data stays."""
         atexit.unregister(self.stop)
         stop_all([self.kafka, self.ferretdb], self.state_dir, STOP_TIMEOUT_S)
+        stop_all([self.postgres], self.state_dir, STOP_TIMEOUT_S)  # after FerretDB, its only client
         (self.state_dir / INFO_FILE).unlink(missing_ok=True)
         self._started = False
 
     def pids(self) -> list[int]:
-        return [pid for item in (self.kafka, self.ferretdb) if (pid := item.pid) is not None]
+        return [pid for item in (self.kafka, self.ferretdb, self.postgres) if (pid := item.pid) is not None]
 
     def _check_ports(self) -> None:
         ports = {
             "HELPT_KAFKA_PORT": self.kafka_port,
             "HELPT_KAFKA_CONTROLLER_PORT": self.kafka_controller_port,
             "HELPT_MONGODB_PORT": self.mongodb_port,
+            "HELPT_POSTGRES_PORT": self.postgres_port,
         }
         if len(set(ports.values())) != len(ports):
-            raise StackError(f"The stack needs three different ports, got {ports}")
+            raise StackError(f"The stack needs four different ports, got {ports}")
         busy = [f"{port} ({name})" for name, port in ports.items() if not port_is_free(port)]
         if busy:
             raise StackError(
@@ -156,11 +165,19 @@ class LocalStack:
                 "run `python -m helpt_localstack down`, or choose other ports with those variables."
             )
 
+    def _start_postgres(self) -> None:
+        home = postgres.prepare(self.state_dir)
+        user = postgres.run_as()
+        self.postgres.start(postgres.command(home, self.postgres_port), self.state_dir, cwd=home,
+                            user=(user.pw_uid, user.pw_gid) if user else None)
+        wait_healthy(self.postgres, "PostgreSQL", POSTGRES_DEADLINE_S, self.postgres_port,
+                     lambda t: postgres.ensure_database(self.postgres_port))
+
     def _start_ferretdb(self, binary: Path) -> None:
         home = self.state_dir / "ferretdb"
-        (home / "data").mkdir(parents=True, exist_ok=True)
+        home.mkdir(parents=True, exist_ok=True)
         self.ferretdb.start(
-            ferretdb.command(binary, home, self.mongodb_port), self.state_dir, cwd=home
+            ferretdb.command(binary, home, self.mongodb_port, postgres.url(self.postgres_port)), self.state_dir, cwd=home
         )
 
     def _start_kafka(self, java: str, libs: Path) -> None:
