@@ -13,6 +13,7 @@ from pymongo import MongoClient
 from helpt_contracts.events import HelpRequested
 from helpt_contracts.examples import help_requested
 from helpt_intake.outbox import pending_entry
+from helpt_platform.keys import with_id_text
 from helpt_platform.outbox import outbox_entry
 from helpt_platform.testing import eventually, topic_events
 
@@ -42,7 +43,7 @@ def left_by_a_killed_writer(db, *, kept: bool) -> HelpRequested:
             "reference": event.reference, "status": "received", "created_at": earlier}
     db["outbox"].insert_one(pending_entry(case, outbox_entry(event, source="intake", time=earlier)))
     if kept:
-        db["cases"].insert_one(case)
+        db["cases"].insert_one(with_id_text(case))  # as the submitter writes it
     return event
 
 

@@ -26,6 +26,8 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from helpt_platform.keys import by_id
+
 __all__ = ["Conflict", "VersionedDocuments", "claim", "release"]
 
 
@@ -82,7 +84,7 @@ class VersionedDocuments:
             won = await claim(self._claims, key, tenant=doc.get("tenant"), subject_ids=doc.get("subject_ids", []),
                               changes=[{"field": k, "value": v} for k, v in changes.items()])
             if won:
-                await self._documents.update_one({"_id": doc["_id"]}, {"$set": {**changes, "version": version + 1}})
+                await self._documents.update_one(by_id(doc["_id"]), {"$set": {**changes, "version": version + 1}})
                 return {**doc, **changes, "version": version + 1}
             await asyncio.sleep(0.01 * (attempt + 1))
             if attempt >= 2:
@@ -92,7 +94,7 @@ class VersionedDocuments:
     async def _catch_up(self, ident: Any, version: int) -> None:
         """Write a claimed change whose writer has not (yet) written it; the same values twice are harmless."""
         won = await self._claims.find_one({"_id": f"{ident}:{version}"})
-        current = await self._documents.find_one({"_id": ident}, {"version": 1})
+        current = await self._documents.find_one(by_id(ident), {"version": 1})
         if won and current is not None and current.get("version", 0) == version - 1:
             changes = {item["field"]: item["value"] for item in won.get("changes", [])}
-            await self._documents.update_one({"_id": ident}, {"$set": {**changes, "version": version}})
+            await self._documents.update_one(by_id(ident), {"$set": {**changes, "version": version}})

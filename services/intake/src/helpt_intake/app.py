@@ -37,6 +37,7 @@ from helpt_platform.logs import get_logger
 from helpt_platform.purge import gdpr_command_router
 from helpt_platform.service import Runtime, create_service_app, document_answers, every
 from helpt_platform.tenants import TenantProfileError
+from helpt_platform.keys import id_text_job
 
 MAX_BODY = 64 * 1024
 log = get_logger(__name__)
@@ -70,7 +71,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         description="Where every request for help and every offer arrives: web forms, phone console, e-mail, API.",
         kafka_consumers=[gdpr_command_router, case_status_router],
         http_routers=[router, changes_router, catalogue_router, mail_router, console_router, console, pages],  # pages last: it answers every other /<lang>/ address
-        background=[mailbox(settings, lambda: app.state.mail_triage), every(settings.relay_interval_s, relay_unsent)],
+        background=[id_text_job("cases"), mailbox(settings, lambda: app.state.mail_triage), every(settings.relay_interval_s, relay_unsent)],
     )
     app.state.settings = settings
     app.state.form_limiter = RateLimiter(settings.form_rate_limit, settings.form_rate_window_s)

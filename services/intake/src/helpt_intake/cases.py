@@ -30,6 +30,7 @@ from helpt_intake.settings import IntakeSettings
 from helpt_intake.status import CaseStatus, MatchState, case_status, match_state_after
 from helpt_platform.claims import Conflict, VersionedDocuments
 from helpt_platform.gdpr_client import GdprClient
+from helpt_platform.keys import by_id
 from helpt_platform.logs import get_logger
 
 __all__ = ["Applied", "CaseBook", "CaseView", "case_writer"]
@@ -160,7 +161,7 @@ class CaseBook:
             return {**_changes(doc, event, at), "applied": [*applied, applied_id][-APPLIED_KEPT:]}
 
         try:
-            written = await self._writer.write({"_id": case_id, "tenant": event.tenant}, decide)
+            written = await self._writer.write(by_id(case_id, tenant=event.tenant), decide)
         except Conflict:
             raise CaseConflict("the case changed under every attempt") from None
         if written is None:

@@ -27,6 +27,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from helpt_contracts.envelope import Envelope
 from helpt_contracts.events import Event, event_class
 from helpt_platform.claims import claim
+from helpt_platform.keys import by_id
 from helpt_platform.logs import get_logger
 
 __all__ = ["CaseRelay", "settle"]
@@ -76,9 +77,9 @@ class CaseRelay:
         left = [entry async for entry in self._db["outbox"].find({"at": {"$lt": cutoff}}).sort("at", 1).limit(batch)]
         for entry in left:
             case_id = entry["case_id"]
-            kept = await cases.find_one({"_id": case_id}, {"_id": 1}) is not None
+            kept = await cases.find_one(by_id(case_id), {"_id": 1}) is not None
             if await settle(self._db, {**entry, "_id": case_id}, "relay") == "undo":  # the case's id, as its submitter settles
-                await cases.delete_one({"_id": case_id})  # an undo that died half-way: finish it
+                await cases.delete_one(by_id(case_id))  # an undo that died half-way: finish it
             elif kept:
                 await publish_entry(self._publish, entry["outbox"])
                 sent += 1

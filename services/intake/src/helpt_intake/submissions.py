@@ -32,6 +32,7 @@ from helpt_intake.status import CaseStatus
 from helpt_platform.auth import Refusal
 from helpt_platform.claims import claim, release
 from helpt_platform.gdpr_client import GdprClient, GdprUnavailable
+from helpt_platform.keys import by_id, with_id_text
 from helpt_platform.logs import get_logger
 from helpt_platform.outbox import outbox_entry
 from helpt_intake.outbox import mark_sent, pending_entry, publish_entry, settle
@@ -141,7 +142,7 @@ class Intake:
             with contextlib.suppress(DuplicateKeyError):
                 # Any other error here leaves the entry: the write may have been applied with its answer lost,
                 # so the relay decides after the grace period (case kept: publish; not kept: drop).
-                await self._cases.insert_one(case)
+                await self._cases.insert_one(with_id_text(case))
             try:
                 await asyncio.wait_for(publish_entry(self._publish, entry), self._settings.publish_timeout_s)
             except TimeoutError:
@@ -151,7 +152,7 @@ class Intake:
                 log.warning("publish not confirmed in time; the relay publishes it")
             except Exception as exc:  # noqa: BLE001 — Kafka refused: undo, and say so
                 if await settle(self._db, case, "undo") == "undo":
-                    await self._cases.delete_one({"_id": case_id})
+                    await self._cases.delete_one(by_id(case_id))
                     await mark_sent(self._db, case_id)  # undone: its entry goes too
                     log.warning("publish failed; submission undone", error=type(exc).__name__)
                     raise self._unavailable(tenant) from None
@@ -189,7 +190,7 @@ class Intake:
             return Received(earlier["case_id"], earlier["reference"])
         cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=self._settings.outbox_grace_s)
         if earlier and earlier.get("case_id") and again and await self._keys.find_one({"_id": key_id, "at": {"$lt": cutoff}}):
-            kept = await self._cases.find_one({"_id": earlier["case_id"]}, {"tenant": 1, "subject_ids": 1})
+            kept = await self._cases.find_one(by_id(earlier["case_id"]), {"tenant": 1, "subject_ids": 1})
             if kept is not None and await settle(self._db, kept, "relay") == "relay":
                 await self._keys.update_one({"_id": key_id}, {"$set": {"state": "done"}})
                 return Received(earlier["case_id"], earlier["reference"])
@@ -201,7 +202,7 @@ class Intake:
 
     async def case_doc(self, tenant: str, case_id: UUID, kind: str) -> dict[str, Any]:
         """The stored case (sealed); 404 if this tenant has no such case of that kind."""
-        doc = await self._cases.find_one({"_id": case_id, "tenant": tenant, "kind": kind})
+        doc = await self._cases.find_one(by_id(case_id, tenant=tenant, kind=kind))
         if doc is None:
             raise Refusal(404, f"no such {'help request' if kind == 'request' else 'volunteer'}")
         return doc
@@ -224,7 +225,7 @@ class Intake:
             log.warning("publish failed; closing undone", error=type(exc).__name__)
             raise self._unavailable(tenant) from None
         now = dt.datetime.now(dt.UTC)
-        await self._writer.write({"_id": case_id}, lambda d: None if d.get("status") in _FINAL else {
+        await self._writer.write(by_id(case_id), lambda d: None if d.get("status") in _FINAL else {
             "status": CaseStatus.CANCELLED.value, "status_at": now})
         log.info("case closed", kind=kind, tenant=tenant, case_id=str(case_id))
 
@@ -260,5 +261,5 @@ class Intake:
             known = list(dict.fromkeys([*(current.get("contact_index") or []), *index]))
             return {**facts, **personal_fields, **({"contact_index": known} if index else {})}
 
-        await self._writer.write({"_id": case_id}, decide)
+        await self._writer.write(by_id(case_id), decide)
         log.info("case changed", kind=kind, tenant=tenant, case_id=str(case_id))

@@ -23,6 +23,7 @@ from helpt_matching.domain import NEVER, reach
 from helpt_matching.offers import Matcher, Status
 from helpt_matching.projections import Projections
 from helpt_matching.settings import MatchingSettings
+from helpt_platform.keys import by_id
 
 __all__ = ["Backoffice", "Waiting"]
 
@@ -119,7 +120,7 @@ class Backoffice:
     async def request(self, tenant: str, request_id: UUID) -> dict[str, Any] | None:
         """One request (open or not) with its offers, the volunteers a coordinator may match it with, and its audit trail."""
         await self.ready()
-        request = await self._projections.requests.find_one({"_id": request_id, "tenant": tenant}, HIDDEN)
+        request = await self._projections.requests.find_one(by_id(request_id, tenant=tenant), HIDDEN)
         if request is None:
             return None
         offers = [o async for o in self._matcher.offers.find({"tenant": tenant, "request_id": request_id},

@@ -32,6 +32,7 @@ from helpt_platform.auth import Refusal
 from helpt_platform.claims import claim
 from helpt_platform.gdpr_client import GdprClient, GdprUnavailable
 from helpt_platform.logs import get_logger
+from helpt_platform.keys import by_id
 from helpt_matching.channels import Channel
 from helpt_matching.links import OfferLinks
 from helpt_matching.message_texts import Kind, Rendered, language_for, render
@@ -237,7 +238,7 @@ class Messenger:
                 return _Nothing(State.SKIPPED, "VolunteerGone")
             purpose, action_of = Purpose.VOLUNTEER_OFFER, (lambda subject: (ActionKind.SUBJECT, subject))
         if kind in (Kind.OFFER, Kind.TAKEN, Kind.WITHDRAWN):
-            offer = await self.offers.find_one({"_id": message["match_id"], "tenant": tenant})
+            offer = await self.offers.find_one(by_id(message["match_id"], tenant=tenant))
             if offer is None:
                 return _Nothing(State.SKIPPED, "OfferGone")
             if kind is Kind.OFFER and (offer["status"] != Status.OPEN or offer["expires_at"] <= now):

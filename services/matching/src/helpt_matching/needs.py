@@ -31,6 +31,7 @@ from pymongo.errors import DuplicateKeyError
 from helpt_contracts.events import MatchAccepted, MatchCancellationReason, MatchCancelled, MatchDeclined, MatchDeclineReason, MatchProposed
 from helpt_platform.claims import claim
 from helpt_platform.logs import get_logger
+from helpt_platform.keys import by_id, with_id_text
 from helpt_matching.areas import Areas
 from helpt_matching.assignment import Demand, assign
 from helpt_matching.domain import NEVER, Candidate, reach
@@ -199,7 +200,7 @@ class NeedsMatcher(Matcher):
         if not await claim(self.claims, f"round:{need['_id']}:{round_no}", tenant=need["tenant"],
                            subject_ids=sorted({s for o in made for s in o["subject_ids"]}, key=str), **outbox(*proposed)):
             return []  # another replica made this round
-        await self.offers.insert_many(made)
+        await self.offers.insert_many([with_id_text(offer) for offer in made])
         self._wake()
         log.info("need offered", need_id=str(need["_id"]), offer_round=round_no, offers=len(made))
         return made
@@ -223,7 +224,7 @@ class NeedsMatcher(Matcher):
         for key in (k for k in keys if k not in taken):
             if await claim(self.claims, key, tenant=tenant, subject_ids=offer["subject_ids"], match_id=match_id,
                            **outbox(MatchAccepted(**_ids(offer)))):
-                await self.offers.update_one({"_id": match_id}, {"$set": {"status": Status.ACCEPTED.value, "accepted_at": now}})
+                await self.offers.update_one(by_id(match_id), {"$set": {"status": Status.ACCEPTED.value, "accepted_at": now}})
                 self._wake()
                 log.info("need slot filled", match_id=str(match_id), need_id=str(need["_id"]), slot=key.rsplit(":", 1)[1])
                 if await self.filled(need) >= need["volunteers_needed"]:
@@ -232,7 +233,7 @@ class NeedsMatcher(Matcher):
                 return Outcome(True, Status.ACCEPTED, MESSAGES[Status.ACCEPTED])
         if await claim(self.claims, f"taken:{match_id}", tenant=tenant, subject_ids=offer["subject_ids"],
                        **outbox(MatchDeclined(**_ids(offer), reason=MatchDeclineReason.TAKEN_BY_ANOTHER))):
-            await self.offers.update_one({"_id": match_id}, {"$set": {"status": Status.TAKEN.value}})
+            await self.offers.update_one(by_id(match_id), {"$set": {"status": Status.TAKEN.value}})
             self._wake()
         return Outcome(False, Status.TAKEN, FULL)
 
@@ -247,7 +248,7 @@ class NeedsMatcher(Matcher):
         if not await claim(self.claims, f"cancel:{offer['_id']}", tenant=offer["tenant"], subject_ids=offer["subject_ids"],
                            reason=reason.value, **outbox(MatchCancelled(**_ids(offer), reason=reason))):
             return False
-        await self.offers.update_one({"_id": offer["_id"]}, {"$set": {"status": Status.CANCELLED.value}})
+        await self.offers.update_one(by_id(offer["_id"]), {"$set": {"status": Status.CANCELLED.value}})
         try:  # keep the slot's claim (and its outbox entry) aside, so the slot can be claimed anew
             await self.claims.insert_one({**slot, "_id": f"{slot['_id']}:called-off:{offer['_id']}"})
         except DuplicateKeyError:

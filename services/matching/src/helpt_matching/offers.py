@@ -38,6 +38,7 @@ from helpt_contracts.events import (
 from helpt_platform.auth import Refusal
 from helpt_platform.claims import claim
 from helpt_platform.logs import get_logger
+from helpt_platform.keys import by_id, with_id_text
 from helpt_matching.areas import Areas
 from helpt_matching.domain import NEVER, Candidate, rank, reach
 from helpt_matching.outbox import outbox
@@ -153,7 +154,7 @@ class Matcher:
             made = (decided or {}).get("offers") or []
         for offer in made:
             with contextlib.suppress(DuplicateKeyError):
-                await self.offers.insert_one(offer)
+                await self.offers.insert_one(with_id_text(offer))
 
     async def _candidates(self, tenant: str, request: dict[str, Any], offered: set[Any], now: dt.datetime,
                           pools: dict[str, list[dict[str, Any]]] | None = None) -> list[Candidate]:
@@ -193,7 +194,7 @@ class Matcher:
         return await self.claims.find_one({"_id": f"winner:{request_id}"}, {"_id": 1}) is not None
 
     async def offer(self, tenant: str, match_id: UUID) -> dict[str, Any] | None:
-        return await self.offers.find_one({"_id": match_id, "tenant": tenant})
+        return await self.offers.find_one(by_id(match_id, tenant=tenant))
 
     async def answer(self, tenant: str, match_id: UUID, answer: Answer, now: dt.datetime) -> Outcome | None:
         """A volunteer's answer through their link; None when the offer is not (or no longer) held."""
@@ -236,11 +237,11 @@ class Matcher:
             if winner is None or winner.get("match_id") != match_id:
                 await claim(self.claims, f"taken:{match_id}", tenant=tenant, subject_ids=offer["subject_ids"],
                             **outbox(MatchDeclined(**_ids(offer), reason=MatchDeclineReason.TAKEN_BY_ANOTHER)))
-                await self.offers.update_one({"_id": match_id}, {"$set": {"status": Status.TAKEN.value}})
+                await self.offers.update_one(by_id(match_id), {"$set": {"status": Status.TAKEN.value}})
                 self._wake()
                 return Outcome(False, Status.TAKEN, MESSAGES[Status.TAKEN])
             # this accept had already won, and was interrupted before it said so: finish it
-        await self.offers.update_one({"_id": match_id}, {"$set": {"status": Status.ACCEPTED.value,
+        await self.offers.update_one(by_id(match_id), {"$set": {"status": Status.ACCEPTED.value,
                                                                  "accepted_at": offer.get("accepted_at") or now}})
         self._wake()
         log.info("match accepted", match_id=str(match_id), request_id=str(offer["request_id"]))
@@ -273,9 +274,9 @@ class Matcher:
             await self._win(offer, ended["claimed_at"])
         else:
             status = Status(ended.get("ending", Status.EXPIRED.value))
-            await self.offers.update_one({"_id": offer["_id"]}, {"$set": {"status": status.value}})
+            await self.offers.update_one(by_id(offer["_id"]), {"$set": {"status": status.value}})
         log.info("offer settled after an interrupted write", match_id=str(offer["_id"]))
-        return await self.offers.find_one({"_id": offer["_id"]}) or offer
+        return await self.offers.find_one(by_id(offer["_id"])) or offer
 
     async def _complete(self, offer: dict[str, Any]) -> Outcome:
         status = Status(offer["status"])
@@ -288,7 +289,7 @@ class Matcher:
         await claim(self.claims, f"done:{offer['_id']}", tenant=offer["tenant"], subject_ids=offer["subject_ids"],
                     **outbox(MatchCompleted(**_ids(offer))))
         # Whoever claimed it, the offer says so now (a writer may have died between its claim and this write).
-        await self.offers.update_one({"_id": offer["_id"]}, {"$set": {"status": Status.COMPLETED.value}})
+        await self.offers.update_one(by_id(offer["_id"]), {"$set": {"status": Status.COMPLETED.value}})
         self._wake()
         return Outcome(True, Status.COMPLETED, MESSAGES[Status.COMPLETED])
 
@@ -297,7 +298,7 @@ class Matcher:
         if not await claim(self.claims, f"end:{offer['_id']}", tenant=offer["tenant"], subject_ids=offer["subject_ids"],
                            ending=status.value, **outbox(MatchDeclined(**_ids(offer), reason=reason))):
             return False
-        await self.offers.update_one({"_id": offer["_id"]}, {"$set": {"status": status.value}})
+        await self.offers.update_one(by_id(offer["_id"]), {"$set": {"status": status.value}})
         self._wake()
         return True
 
@@ -319,7 +320,7 @@ class Matcher:
                                 **outbox(MatchCancelled(**_ids(offer), reason=reason)))
             decided = await self.claims.find_one({"_id": f"cancel:{offer['_id']}"}, {"reason": 1})
             # Finish what the cancel claim decided, whoever won it (a writer may have died half-way).
-            await self.offers.update_one({"_id": offer["_id"]}, {"$set": {"status": Status.CANCELLED.value}})
+            await self.offers.update_one(by_id(offer["_id"]), {"$set": {"status": Status.CANCELLED.value}})
             if (decided or {}).get("reason", reason.value) != MatchCancellationReason.REQUEST_CANCELLED.value:
                 await self._reopen(offer)
             if not first:
@@ -446,7 +447,7 @@ class Matcher:
                            match_id=match["_id"], assigned_by=actor, reason=reason,
                            **outbox(proposed, MatchAccepted(**_ids(match)))):
             raise Refusal(409, "the request is matched already")
-        await self.offers.insert_one(match)
+        await self.offers.insert_one(with_id_text(match))
         self._wake()
         log.info("match assigned by a coordinator", match_id=str(match["_id"]), request_id=str(request_id))
         async for other in self.offers.find({"request_id": request_id, "status": Status.OPEN.value}):

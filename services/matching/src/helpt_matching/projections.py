@@ -38,6 +38,7 @@ from helpt_contracts.events import (
     VolunteerWithdrawn,
 )
 from helpt_platform.claims import Conflict, claim
+from helpt_platform.keys import by_id, with_id_text
 from helpt_platform.logs import get_logger
 from helpt_matching.domain import fold_request, fold_volunteer
 
@@ -184,9 +185,9 @@ class Projections:
         volunteer's entry among the eligible follows (kept or removed; left alone if it was never there)."""
         if state["version"] == 1:
             with contextlib.suppress(DuplicateKeyError):
-                await documents.insert_one(state)
+                await documents.insert_one(with_id_text(state))
         else:
-            await documents.replace_one({"_id": ident}, state, upsert=True)
+            await documents.replace_one(by_id(ident), with_id_text(state), upsert=True)
         if documents is self.volunteers and (state.get("eligible") or was_eligible):
             await self._keep_eligible(state)
 
@@ -210,17 +211,17 @@ class Projections:
     async def _catch_up(self, documents: Any, kind: str, ident: UUID, version: int) -> None:
         """Write a claimed version whose writer died before writing it (whole state: writing it twice is harmless)."""
         won = await self.claims.find_one({"_id": f"{kind}:{ident}:{version}"})
-        current = await documents.find_one({"_id": ident}, {"version": 1})
+        current = await documents.find_one(by_id(ident), {"version": 1})
         if won and (current or {}).get("version", 0) < version:
-            await documents.replace_one({"_id": ident}, won["state"], upsert=True)
+            await documents.replace_one(by_id(ident), with_id_text(won["state"]), upsert=True)
             if documents is self.volunteers:
                 await self._keep_eligible(won["state"])
 
     async def request(self, tenant: str, request_id: UUID) -> dict[str, Any] | None:
-        return await self.requests.find_one({"_id": request_id, "tenant": tenant})
+        return await self.requests.find_one(by_id(request_id, tenant=tenant))
 
     async def volunteer(self, tenant: str, volunteer_id: UUID) -> dict[str, Any] | None:
-        return await self.volunteers.find_one({"_id": volunteer_id, "tenant": tenant})
+        return await self.volunteers.find_one(by_id(volunteer_id, tenant=tenant))
 
     async def pool(self, tenant: str, task: str) -> list[dict[str, Any]]:
         """The tenant's eligible volunteers offering `task` (the rest of eligibility is the domain's)."""

@@ -15,6 +15,7 @@ from helpt_platform.gdpr_client import GdprClient
 from helpt_platform.kafka import publish_event
 from helpt_platform.purge import gdpr_command_router
 from helpt_platform.service import Runtime, create_service_app
+from helpt_platform.keys import id_text_job
 from helpt_screening.api import router
 from helpt_screening.cases import CaseStore
 from helpt_screening.consumers import screening_router
@@ -58,7 +59,7 @@ def create_app(settings: ScreeningSettings | None = None) -> FastAPI:
         description="Vets volunteers before they are sent to anyone: cases, pre-checks, decisions.",
         kafka_consumers=[gdpr_command_router, screening_router],
         http_routers=[router, guidelines_pages, screener_pages],
-        background=[relay_job],
+        background=[id_text_job("cases"), relay_job],
     )
     app.state.settings = settings
     app.state.desk = lambda: parts(app.state.runtime)[0]

@@ -33,6 +33,7 @@ from pymongo.errors import DuplicateKeyError
 from helpt_contracts.events import Event, VolunteerRegistered, VolunteerUpdated, VolunteerWithdrawn
 from helpt_contracts.roles import ServiceName
 from helpt_platform.outbox import enqueue, outbox_entry
+from helpt_platform.keys import by_id
 from helpt_screening.domain import OPEN, Requirement, State, pre_checks
 
 __all__ = ["APPLIED_KEPT", "Applied", "CaseStore", "Conflict", "sealed_lengths"]
@@ -85,7 +86,7 @@ class CaseStore:
     async def get(self, tenant: str, case_id: UUID) -> dict[str, Any] | None:
         """The case as of its last claimed change (a change whose writer died is applied first)."""
         await self.ready()
-        doc = await self.cases.find_one({"_id": case_id, "tenant": tenant})
+        doc = await self.cases.find_one(by_id(case_id, tenant=tenant))
         for _ in range(MAX_CATCH_UP):
             if doc is None:
                 return None
@@ -93,13 +94,19 @@ class CaseStore:
             if pending is None:
                 return doc
             changes = dict(pending["set"])
-            await self.cases.update_one({"_id": case_id}, {"$set": changes})
+            await self.cases.update_one(by_id(case_id), {"$set": changes})
             doc = {**doc, **changes}
         return doc
 
     async def history(self, case_id: UUID) -> list[dict[str, Any]]:
         """The case's log, oldest first."""
-        return [entry async for entry in self.log.find({"case_id": case_id}, {"set": 0}).sort("version", ASCENDING)]
+        # Entry by entry, by `_id` ("<case>:<version>", from 0 until one is missing): a filter on `case_id`
+        # reads the whole log on the local store (docs/adr/0016).
+        entries, version = [], 0
+        while (entry := await self.log.find_one({"_id": f"{case_id}:{version}"}, {"set": 0})) is not None:
+            entries.append(entry)
+            version += 1
+        return entries
 
     async def open_cases(self, tenant: str, limit: int = 1000) -> list[dict[str, Any]]:
         """The tenant's cases awaiting a screener, oldest first (the queue orders them by need)."""
@@ -125,7 +132,7 @@ class CaseStore:
             raise Conflict("another change of this case came first") from None
         if event is not None:
             await enqueue(self.log, claim["_id"], tenant=doc["tenant"], subject_ids=doc["subject_ids"])
-        await self.cases.update_one({"_id": doc["_id"]}, {"$set": changes})
+        await self.cases.update_one(by_id(doc["_id"]), {"$set": changes})
         return claim
 
     async def apply(self, event_id: UUID, at: dt.datetime, event: Event, *, attempts: int = 5) -> Applied:
@@ -190,7 +197,7 @@ class CaseStore:
         outcome = Applied.APPLIED
         try:
             await self.cases.insert_one({
-                "_id": event.volunteer_id, "tenant": event.tenant, "subject_ids": [event.subject_id],
+                "_id": event.volunteer_id, "id_text": str(event.volunteer_id), "tenant": event.tenant, "subject_ids": [event.subject_id],
                 "state": State.OPEN.value, "facts": facts, "personal": personal, "contact_index": list(event.contact_index),
                 "flags": self._flags(facts, personal, earlier), "registered_at": at, "updated_at": at,
                 "version": 0, "applied": [], "guidelines_confirmed_at": None,
