@@ -33,7 +33,7 @@ from pymongo.errors import DuplicateKeyError
 from helpt_contracts.events import Event, VolunteerRegistered, VolunteerUpdated, VolunteerWithdrawn
 from helpt_contracts.roles import ServiceName
 from helpt_platform.outbox import enqueue, outbox_entry
-from helpt_platform.keys import by_id
+from helpt_platform.keys import by_id, with_id_text
 from helpt_screening.domain import OPEN, Requirement, State, pre_checks
 
 __all__ = ["APPLIED_KEPT", "Applied", "CaseStore", "Conflict", "sealed_lengths"]
@@ -196,12 +196,12 @@ class CaseStore:
         earlier = await self._earlier(event.tenant, event.volunteer_id, [event.subject_id], list(event.contact_index))
         outcome = Applied.APPLIED
         try:
-            await self.cases.insert_one({
-                "_id": event.volunteer_id, "id_text": str(event.volunteer_id), "tenant": event.tenant, "subject_ids": [event.subject_id],
+            await self.cases.insert_one(with_id_text({
+                "_id": event.volunteer_id, "tenant": event.tenant, "subject_ids": [event.subject_id],
                 "state": State.OPEN.value, "facts": facts, "personal": personal, "contact_index": list(event.contact_index),
                 "flags": self._flags(facts, personal, earlier), "registered_at": at, "updated_at": at,
                 "version": 0, "applied": [], "guidelines_confirmed_at": None,
-            })
+            }))
         except DuplicateKeyError:
             outcome = Applied.REPEATED
         with contextlib.suppress(DuplicateKeyError):  # also after a redelivery: a crash may have come in between
