@@ -166,6 +166,9 @@ def test_the_offered_volunteers_get_one_mail_each_the_first_accepts_through_its_
                                                                               "Already taken: dog walking"]
     assert len(world.catcher.mails(to=people["anna"][0])) == 1  # the winner hears nothing more
     assert world.documents("messages", {"_id": f"taken:{by_volunteer[anna]}"}) == []
+    # Every offer has been told what it calls for: the messages round no longer looks at any of them.
+    eventually(lambda: world.documents("offers", {"request_id": request.request_id, "tell": True}), lambda left: left == [],
+               "no offer of the request left to tell")
 
     reveals = [r for r in world.audit(anna_subject) if r["operation"] == "reveal"]
     assert reveals and all((r["purpose"], r["actor"], r["result"], r["categories"]) == ("volunteer-offer", "matching", "allowed", ["email"])

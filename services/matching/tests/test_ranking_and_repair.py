@@ -19,8 +19,9 @@ from helpt_contracts.examples import help_requested, volunteer_registered
 from helpt_contracts.types import TimeWindow, WeeklySlot
 from helpt_matching.areas import load_areas
 from helpt_matching.domain import NEVER, Candidate, available, fold_volunteer, rank, reach
-from helpt_matching.offers import Answer, Matcher, Status
+from helpt_matching.offers import REFS, Answer, Matcher, Status, mark_told, mark_winners
 from helpt_matching.projections import Projections
+from helpt_platform.keys import backfill_job, by_ref, id_text_step
 from helpt_platform.testing import StoreCommands
 
 BRUSSELS = load_areas("leuven").timezone
@@ -287,20 +288,31 @@ async def test_a_version_whose_writer_died_before_writing_it_is_written_when_its
 
 
 @pytest.mark.infra
-async def test_the_clock_reads_each_collection_once_however_many_requests_wait(watched):
+async def test_the_clock_looks_up_only_the_waiting_requests_offers_each_by_its_id_as_text(watched):
     db, commands = watched
     projections = Projections(db)
     clock = matcher(db)
     await approved(projections)
-    counts = []
-    for waiting in (1, 2, 6):  # the first tick also makes the matcher ready (indexes, the pool's first look)
-        while await db["requests"].count_documents({"open": True}) < waiting:
+    matched = await requested(projections)  # the volunteer's task: offered at the first tick, then accepted
+    await clock.tick(("leuven",), dt.datetime.now(dt.UTC))
+    offer = await db["offers"].find_one({"request_id": matched.request_id})
+    assert (await clock.answer("leuven", offer["_id"], Answer.ACCEPT, dt.datetime.now(dt.UTC))).ok
+    others = []
+    for waiting in (1, 2, 6):
+        while await db["requests"].count_documents({"open": True}) < waiting + 1:
             # a task nobody offers: they wait, and every tick looks at them again
             await requested(projections, task="shopping")
         commands.seen.clear()
         await clock.tick(("leuven",), dt.datetime.now(dt.UTC))
-        counts.append(sorted(c[:2] for c in commands.seen if c[0] in ("find", "count", "aggregate")))
-    assert counts[1] == counts[2], counts
+        reads = [c for c in commands.seen if c[0] in ("find", "count", "aggregate")]
+        offers = [f for name, coll, f in reads if coll == "offers"]
+        by_request = [f for f in offers if "request_id" in f]
+        assert len(by_request) == waiting, offers  # one look-up per waiting request; the matched one is not looked at
+        assert matched.request_id not in {f["request_id"] for f in by_request}
+        assert all(f["request_id_text"] == str(f["request_id"]) for f in by_request)
+        assert all("request_id" in f or f == {"status": "open", "expires_at": f["expires_at"]} for f in offers), offers
+        others.append(sorted((name, coll) for name, coll, _ in reads if coll != "offers"))
+    assert others[1] == others[2], others  # every other collection is read as often with 2 or 6 waiting
 
 
 @pytest.mark.infra
@@ -321,3 +333,42 @@ async def test_the_pool_holds_the_eligible_volunteers_alone_follows_their_decisi
                             VolunteerSuspended(tenant="leuven", volunteer_id=volunteer, case_id=uuid.uuid4(),
                                                reason="complaint-received"))
     assert await projections.pool("leuven", "dog-walking") == []
+
+
+# A store written before offers carried their references as text, a `tell` mark and winner claims a `kind`:
+# matching's start-up backfill brings it up to date, and the clock and the messages find what they must.
+
+class Runtime:
+    def __init__(self, db) -> None:
+        self.db = db
+
+
+@pytest.mark.infra
+async def test_offers_and_winners_written_before_are_found_by_the_clock_and_the_messages_after_the_backfill(store):
+    projections = Projections(store)
+    volunteer = await approved(projections)
+    matched, waiting = await requested(projections), await requested(projections)
+    now = dt.datetime.now(dt.UTC)
+    # As the matcher wrote them before: an accepted match and its winner claim, and an open offer still to be told.
+    accepted, open_offer = uuid.uuid4(), uuid.uuid4()
+    common = {"tenant": "leuven", "volunteer_id": volunteer, "subject_ids": [], "task": "dog-walking", "organisation": None,
+              "round": 1, "distance_km": 0.0, "created_at": now, "expires_at": now + dt.timedelta(hours=2)}
+    await store["offers"].insert_many([
+        {**common, "_id": accepted, "id_text": str(accepted), "request_id": matched.request_id, "status": Status.ACCEPTED.value},
+        {**common, "_id": open_offer, "id_text": str(open_offer), "request_id": waiting.request_id, "status": Status.OPEN.value}])
+    await store["claims"].insert_one({"_id": f"winner:{matched.request_id}", "tenant": "leuven", "match_id": accepted,
+                                      "claimed_at": now})
+    clock = matcher(store)
+    assert await clock.winners("leuven") == set()  # what the backfill is for
+    assert await store["offers"].find_one(by_ref("request_id", waiting.request_id)) is None
+
+    await backfill_job(id_text_step("offers", *REFS), mark_told, mark_winners)(Runtime(store))
+
+    assert await clock.winners("leuven") == {str(matched.request_id)}
+    assert [o["_id"] for o in (await clock.offers_of([waiting.request_id]))[waiting.request_id]] == [open_offer]
+    told = {o["_id"]: o["tell"] async for o in store["offers"].find({}, {"tell": 1})}
+    assert told == {accepted: False, open_offer: True}  # the open offer's volunteer is still to get its message
+    # The waiting request holds an open offer, the matched one is matched: the clock offers neither again.
+    await clock.tick(("leuven",), now)
+    assert await store["offers"].count_documents({}) == 2
+    assert await mark_told(store) == 0 and await mark_winners(store) == 0  # run through: nothing left

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse
 
 from helpt_contracts.roles import Role, Scope
 from helpt_platform.auth import AuthError
+from helpt_platform.keys import by_ref
 from helpt_matching.links import ForgedLink, LapsedLink
 from helpt_matching.offers import MESSAGES, Answer, Outcome, Status
 
@@ -102,7 +103,7 @@ async def request_offers(request: Request, request_id: UUID,
         raise AuthError(403, "this service does not serve the token's municipality")
     matcher = request.app.state.matcher()
     links, base, now = request.app.state.links(), request.app.state.settings.public_url.rstrip("/"), dt.datetime.now(dt.UTC)
-    offers = [o async for o in matcher.offers.find({"tenant": who.tenant, "request_id": request_id}).sort("created_at", 1)]
+    offers = [o async for o in matcher.offers.find(by_ref("request_id", request_id, tenant=who.tenant)).sort("created_at", 1)]
     return {"request_id": str(request_id), "matched": await matcher.matched(request_id), "offers": [
         {"match_id": str(o["_id"]), "volunteer_id": str(o["volunteer_id"]), "round": o["round"], "status": o["status"],
          "task": o["task"], "distance_km": o["distance_km"], "expires_at": o["expires_at"].isoformat(),

@@ -15,9 +15,10 @@ from helpt_platform.gdpr_client import GdprClient
 from helpt_platform.kafka import publish_event
 from helpt_platform.purge import gdpr_command_router
 from helpt_platform.service import Runtime, create_service_app, every
-from helpt_platform.keys import id_text_job
+from helpt_platform.keys import backfill_job, id_text_step
 from helpt_matching.api import router
 from helpt_matching.needs import NeedsMatcher
+from helpt_matching.offers import REFS, mark_told, mark_winners
 from helpt_matching.needs_api import router as needs_router
 from helpt_matching.areas import load_areas
 from helpt_matching.backoffice import Backoffice
@@ -91,7 +92,8 @@ def create_app(settings: MatchingSettings | None = None) -> FastAPI:
         description="Matches help requests with approved volunteers by area, task, language and competence.",
         kafka_consumers=[gdpr_command_router, matching_router(parts, statistics)],
         http_routers=[router, needs_router, backoffice_api, backoffice_pages, stats_router],
-        background=[id_text_job("offers", "requests", "volunteers"), every(settings.expiry_interval_s, clock), relay_job, every(settings.messages_interval_s, messages_job)],
+        background=[backfill_job(id_text_step("offers", *REFS), *map(id_text_step, ("requests", "volunteers", "needs")),
+                                 mark_told, mark_winners), every(settings.expiry_interval_s, clock), relay_job, every(settings.messages_interval_s, messages_job)],
     )
     app.state.settings = settings
     app.state.matcher = lambda: parts(app.state.runtime)[1]

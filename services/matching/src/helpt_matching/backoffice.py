@@ -23,7 +23,7 @@ from helpt_matching.domain import NEVER, reach
 from helpt_matching.offers import Matcher, Status
 from helpt_matching.projections import Projections
 from helpt_matching.settings import MatchingSettings
-from helpt_platform.keys import by_id
+from helpt_platform.keys import by_id, by_ref, find_each
 
 __all__ = ["Backoffice", "Waiting"]
 
@@ -90,11 +90,9 @@ class Backoffice:
         requests = await self._projections.open_requests(tenant)
         ids = [r["_id"] for r in requests]
         since = await self._requested_at(tenant, ids)
-        winners = {c["_id"].split(":", 1)[1] async for c in self._claims.find(
-            {"_id": {"$in": [f"winner:{i}" for i in ids]}}, {"_id": 1})}
+        winners = await self._matcher.winners(tenant)
         offers: dict[UUID, list[dict[str, Any]]] = {}
-        async for o in self._matcher.offers.find({"tenant": tenant, "request_id": {"$in": ids}},
-                                                 {"request_id": 1, "round": 1, "status": 1}):
+        for o in await find_each(self._matcher.offers, "request_id", ids, {"request_id": 1, "round": 1, "status": 1}, tenant=tenant):
             offers.setdefault(o["request_id"], []).append(o)
         reminded = await self._last_sent(tenant, "remind", "request_id")
         pools: dict[str, list[dict[str, Any]]] = {}
@@ -123,7 +121,7 @@ class Backoffice:
         request = await self._projections.requests.find_one(by_id(request_id, tenant=tenant), HIDDEN)
         if request is None:
             return None
-        offers = [o async for o in self._matcher.offers.find({"tenant": tenant, "request_id": request_id},
+        offers = [o async for o in self._matcher.offers.find(by_ref("request_id", request_id, tenant=tenant),
                                                              {"subject_ids": 0}).sort([("created_at", ASCENDING), ("_id", ASCENDING)])]
         areas, tried = self._areas(tenant), {o["volunteer_id"]: o["status"] for o in offers}
         candidates = sorted(({"id": v["_id"], "postcode": v["postcode"], "languages": v.get("languages", []), "distance_km": d,
@@ -163,8 +161,8 @@ class Backoffice:
         volunteers = {v["_id"]: v async for v in self._projections.volunteers.find({"tenant": tenant, "eligible": True}, HIDDEN)}
         last: dict[UUID, dt.datetime] = {}
         busy: set[UUID] = set()
-        async for o in self._matcher.offers.find({"tenant": tenant, "volunteer_id": {"$in": list(volunteers)}},
-                                                 {"volunteer_id": 1, "created_at": 1, "status": 1}):
+        for o in await find_each(self._matcher.offers, "volunteer_id", volunteers, {"volunteer_id": 1, "created_at": 1, "status": 1},
+                                 tenant=tenant):
             last[o["volunteer_id"]] = max(last.get(o["volunteer_id"], NEVER), _aware(o["created_at"]))
             if o["status"] in _HELD:
                 busy.add(o["volunteer_id"])

@@ -32,11 +32,11 @@ from helpt_platform.auth import Refusal
 from helpt_platform.claims import claim
 from helpt_platform.gdpr_client import GdprClient, GdprUnavailable
 from helpt_platform.logs import get_logger
-from helpt_platform.keys import by_id
+from helpt_platform.keys import by_id, find_each
 from helpt_matching.channels import Channel
 from helpt_matching.links import OfferLinks
 from helpt_matching.message_texts import Kind, Rendered, language_for, render
-from helpt_matching.offers import Status
+from helpt_matching.offers import TOLD, Status
 from helpt_matching.areas import Areas
 from helpt_matching.projections import Projections
 
@@ -66,6 +66,7 @@ class _Nothing:
 
 
 _KIND_OF = {Status.OPEN: Kind.OFFER, Status.TAKEN: Kind.TAKEN, Status.WITHDRAWN: Kind.WITHDRAWN, Status.CANCELLED: Kind.WITHDRAWN}
+assert {s.value for s in _KIND_OF} == TOLD, "an offer is marked `tell` exactly when it has a message here"
 
 
 class Messenger:
@@ -126,30 +127,40 @@ class Messenger:
         return await self.queue_offers(now), await self.deliver(now)
 
     async def queue_offers(self, now: dt.datetime) -> int:
-        """Queue an offer message per open offer, and a taken/withdrawn message per ended offer whose offer message went."""
-        found = [o async for o in self.offers.find(
-            {"tenant": {"$in": list(self._tenants)}, "status": {"$in": [s.value for s in _KIND_OF]},
-             "created_at": {"$gte": now - self._window}},
-            {"tenant": 1, "status": 1, "volunteer_id": 1, "subject_ids": 1, "expires_at": 1}).limit(5000)]
-        wanted = {f"{_KIND_OF[Status(o['status'])]}:{o['_id']}": o for o in found}
-        keys = [*wanted, *(f"{Kind.OFFER}:{o['_id']}" for o in found)]
-        known = {m["_id"]: m async for m in self.queue.find({"_id": {"$in": keys}}, {"status": 1, "channel": 1})}
+        """Queue an offer message per open offer, and a taken/withdrawn message per ended offer whose offer message went.
+
+        The offers to look at are those marked `tell` (helpt_matching.offers.changed): each is told once, and unmarked
+        when done, so a round reads only what changed since the last one, not every offer."""
+        found = [o for tenant in self._tenants async for o in self.offers.find(
+            {"tenant": tenant, "tell": True},
+            {"tenant": 1, "status": 1, "volunteer_id": 1, "subject_ids": 1, "expires_at": 1, "created_at": 1}).limit(5000)]
+        wanted, done = {}, []
+        for offer in found:
+            if offer["status"] in TOLD and offer["created_at"] >= now - self._window:
+                wanted[f"{_KIND_OF[Status(offer['status'])]}:{offer['_id']}"] = offer
+            else:
+                done.append(offer)  # too old to tell: its link no longer works
+        keys = [*wanted, *(f"{Kind.OFFER}:{o['_id']}" for o in wanted.values())]
+        known = {m["_id"]: m for m in await find_each(self.queue, "_id", keys, {"status": 1, "channel": 1})}
         queued = 0
         for key, offer in wanted.items():
-            if key in known:
-                continue
             kind = _KIND_OF[Status(offer["status"])]
-            if kind is Kind.OFFER:
-                if offer["expires_at"] <= now:
-                    continue
-                channel = self._volunteer_channel(await self._projections.volunteer(offer["tenant"], offer["volunteer_id"]))
-            else:
-                first = known.get(f"{Kind.OFFER}:{offer['_id']}")
-                if first is None or first["status"] != State.SENT:
-                    continue
-                channel = first["channel"]
-            queued += await self._queue(key, kind, offer["tenant"], offer["subject_ids"], channel, now,
-                                        match_id=offer["_id"], volunteer_id=offer["volunteer_id"])
+            if key in known:
+                pass  # told already
+            elif kind is Kind.OFFER:
+                if offer["expires_at"] > now:
+                    channel = self._volunteer_channel(await self._projections.volunteer(offer["tenant"], offer["volunteer_id"]))
+                    queued += await self._queue(key, kind, offer["tenant"], offer["subject_ids"], channel, now,
+                                                match_id=offer["_id"], volunteer_id=offer["volunteer_id"])
+            elif (first := known.get(f"{Kind.OFFER}:{offer['_id']}")) is not None and first["status"] == State.PENDING:
+                continue  # its offer message has not gone yet: look again next round
+            elif first is not None and first["status"] == State.SENT:
+                queued += await self._queue(key, kind, offer["tenant"], offer["subject_ids"], first["channel"], now,
+                                            match_id=offer["_id"], volunteer_id=offer["volunteer_id"])
+            # else: the volunteer was never told of the offer, so there is nothing to take back
+            done.append(offer)
+        for offer in done:  # unmarked only if its status did not change since it was read
+            await self.offers.update_one(by_id(offer["_id"], status=offer["status"], tell=True), {"$set": {"tell": False}})
         return queued
 
     async def deliver(self, now: dt.datetime, batch: int = 100) -> int:

@@ -31,11 +31,11 @@ from pymongo.errors import DuplicateKeyError
 from helpt_contracts.events import MatchAccepted, MatchCancellationReason, MatchCancelled, MatchDeclined, MatchDeclineReason, MatchProposed
 from helpt_platform.claims import claim
 from helpt_platform.logs import get_logger
-from helpt_platform.keys import by_id, with_id_text
+from helpt_platform.keys import by_id, by_ref, find_each, with_id_text
 from helpt_matching.areas import Areas
 from helpt_matching.assignment import Demand, assign
 from helpt_matching.domain import NEVER, Candidate, reach
-from helpt_matching.offers import MESSAGES, WEEK, Answer, Matcher, Outcome, Status, _ids
+from helpt_matching.offers import MESSAGES, REFS, WEEK, Answer, Matcher, Outcome, Status, _ids, changed
 from helpt_matching.outbox import outbox
 from helpt_matching.projections import Projections
 
@@ -89,22 +89,27 @@ class NeedsMatcher(Matcher):
         """Keep a new need (its `_id` chosen by the caller); (the stored need, whether this call stored it)."""
         await self.ready()
         try:
-            await self.needs.insert_one({**need, "subject_ids": []})
+            await self.needs.insert_one(with_id_text({**need, "subject_ids": []}))
         except DuplicateKeyError:
-            return await self.needs.find_one({"_id": need["_id"]}), False
+            return await self.needs.find_one(by_id(need["_id"])), False
         log.info("need posted", need_id=str(need["_id"]), volunteers_needed=need["volunteers_needed"], task=need["task"])
         return {**need, "subject_ids": []}, True
 
     async def need(self, tenant: str, need_id: UUID) -> dict[str, Any] | None:
-        return await self.needs.find_one({"_id": need_id, "tenant": tenant})
+        return await self.needs.find_one(by_id(need_id, tenant=tenant))
 
     async def filled(self, need: dict[str, Any]) -> int:
-        return await self.claims.count_documents({"_id": {"$in": _slot_keys(need)}})
+        return len(await self._slot_claims(need))
+
+    async def _slot_claims(self, need: dict[str, Any], *, whole: bool = False) -> list[dict[str, Any]]:
+        """The need's filled places' claims (their `match_id`, or `whole`), each read by its `_id`: an `$in` on `_id`
+        reads every claim on FerretDB."""
+        return await find_each(self.claims, "_id", _slot_keys(need), None if whole else {"match_id": 1})
 
     async def slots(self, need: dict[str, Any]) -> dict[str, int]:
         """How many places are filled, offered (open offers) and still open."""
         filled = await self.filled(need)
-        offered = await self.offers.count_documents({"request_id": need["_id"], "status": Status.OPEN.value})
+        offered = await self.offers.count_documents(by_ref("request_id", need["_id"], status=Status.OPEN.value))
         return {"needed": need["volunteers_needed"], "filled": filled, "offered": offered,
                 "open": max(0, need["volunteers_needed"] - filled - offered)}
 
@@ -122,9 +127,9 @@ class NeedsMatcher(Matcher):
         await self.ready()
 
         async def earlier_of(ident: Any) -> list[dict[str, Any]]:
-            if offers is not None:
-                return offers.get(ident, [])
-            return [o async for o in self.offers.find({"request_id": ident}, {"volunteer_id": 1, "status": 1})]
+            if offers is not None and ident in offers:
+                return offers[ident]
+            return await self.offers.find(by_ref("request_id", ident), {"volunteer_id": 1, "status": 1}).to_list()
 
         async with self._planning:
             demands: dict[tuple[str, UUID], tuple[dict[str, Any], int, set[Any]]] = {}
@@ -157,7 +162,7 @@ class NeedsMatcher(Matcher):
         pools = {task: await self._projections.pool(tenant, task) for task in {d["task"] for d, _, _ in demands.values()}}
         volunteers = {v["_id"]: v for pool in pools.values() for v in pool}
         history: dict[Any, list[dict[str, Any]]] = {}
-        async for o in self.offers.find({"volunteer_id": {"$in": list(volunteers)}}, {"volunteer_id": 1, "status": 1, "created_at": 1}):
+        for o in await find_each(self.offers, "volunteer_id", volunteers, {"volunteer_id": 1, "status": 1, "created_at": 1}):
             history.setdefault(o["volunteer_id"], []).append(o)
         capacity = {}
         for ident, volunteer in volunteers.items():
@@ -184,7 +189,7 @@ class NeedsMatcher(Matcher):
 
     async def _offer_need(self, need: dict[str, Any], chosen: list[Candidate], now: dt.datetime) -> list[dict[str, Any]]:
         """One round of offers for a need: one per chosen volunteer; the round claim makes it once."""
-        earlier = [o async for o in self.offers.find({"request_id": need["_id"]}, {"round": 1, "volunteer_id": 1, "status": 1})]
+        earlier = await self.offers.find(by_ref("request_id", need["_id"]), {"round": 1, "volunteer_id": 1, "status": 1}).to_list()
         # Re-read: a plan made before another replica's round must not offer its places again.
         room = need["volunteers_needed"] - await self.filled(need) + self._spare - sum(o["status"] == Status.OPEN for o in earlier)
         chosen = [c for c in chosen if c.volunteer_id not in {o["volunteer_id"] for o in earlier}][: max(0, room)]
@@ -194,13 +199,13 @@ class NeedsMatcher(Matcher):
         made = [{"_id": uuid4(), "tenant": need["tenant"], "request_id": need["_id"], "kind": NEED,
                  "volunteer_id": c.volunteer_id, "subject_ids": [c.subject_id] if c.subject_id else [], "task": need["task"],
                  "organisation": need["organisation"], "round": round_no, "distance_km": round(c.distance_km, 2),
-                 "created_at": now, "expires_at": now + self._ttl, "status": Status.OPEN.value} for c in chosen]
+                 "created_at": now, "expires_at": now + self._ttl, "status": Status.OPEN.value, "tell": True} for c in chosen]
         proposed = [MatchProposed(**_ids(o), task=o["task"], distance_km=o["distance_km"], offer_round=round_no,
                                   expires_at=o["expires_at"]) for o in made]
         if not await claim(self.claims, f"round:{need['_id']}:{round_no}", tenant=need["tenant"],
                            subject_ids=sorted({s for o in made for s in o["subject_ids"]}, key=str), **outbox(*proposed)):
             return []  # another replica made this round
-        await self.offers.insert_many([with_id_text(offer) for offer in made])
+        await self.offers.insert_many([with_id_text(offer, *REFS) for offer in made])
         self._wake()
         log.info("need offered", need_id=str(need["_id"]), offer_round=round_no, offers=len(made))
         return made
@@ -220,20 +225,20 @@ class NeedsMatcher(Matcher):
         if not await claim(self.claims, f"end:{match_id}", tenant=tenant, subject_ids=offer["subject_ids"], ending="accept"):
             return await self._unchanged(tenant, offer)
         keys = _slot_keys(need)
-        taken = {c["_id"] async for c in self.claims.find({"_id": {"$in": keys}}, {"_id": 1})}
+        taken = {c["_id"] for c in await self._slot_claims(need)}
         for key in (k for k in keys if k not in taken):
             if await claim(self.claims, key, tenant=tenant, subject_ids=offer["subject_ids"], match_id=match_id,
                            **outbox(MatchAccepted(**_ids(offer)))):
-                await self.offers.update_one(by_id(match_id), {"$set": {"status": Status.ACCEPTED.value, "accepted_at": now}})
+                await self.offers.update_one(by_id(match_id), changed(Status.ACCEPTED, accepted_at=now))
                 self._wake()
                 log.info("need slot filled", match_id=str(match_id), need_id=str(need["_id"]), slot=key.rsplit(":", 1)[1])
                 if await self.filled(need) >= need["volunteers_needed"]:
-                    async for other in self.offers.find({"request_id": need["_id"], "status": Status.OPEN.value}):
+                    async for other in self.offers.find(by_ref("request_id", need["_id"], status=Status.OPEN.value)):
                         await self._end(other, Status.TAKEN, MatchDeclineReason.TAKEN_BY_ANOTHER)
                 return Outcome(True, Status.ACCEPTED, MESSAGES[Status.ACCEPTED])
         if await claim(self.claims, f"taken:{match_id}", tenant=tenant, subject_ids=offer["subject_ids"],
                        **outbox(MatchDeclined(**_ids(offer), reason=MatchDeclineReason.TAKEN_BY_ANOTHER))):
-            await self.offers.update_one(by_id(match_id), {"$set": {"status": Status.TAKEN.value}})
+            await self.offers.update_one(by_id(match_id), changed(Status.TAKEN))
             self._wake()
         return Outcome(False, Status.TAKEN, FULL)
 
@@ -242,13 +247,14 @@ class NeedsMatcher(Matcher):
         if offer.get("kind") != NEED or offer["status"] != Status.ACCEPTED.value:
             return await super().call_off(offer, reason)
         need = await self.need(offer["tenant"], offer["request_id"])
-        slot = need and await self.claims.find_one({"_id": {"$in": _slot_keys(need)}, "match_id": offer["_id"]})
+        slots = await self._slot_claims(need, whole=True) if need else []  # whole: the copy kept aside carries the outbox entry
+        slot = next((c for c in slots if c.get("match_id") == offer["_id"]), None)
         if await self.claims.find_one({"_id": f"done:{offer['_id']}"}, {"_id": 1}) or slot is None:
             return False
         if not await claim(self.claims, f"cancel:{offer['_id']}", tenant=offer["tenant"], subject_ids=offer["subject_ids"],
                            reason=reason.value, **outbox(MatchCancelled(**_ids(offer), reason=reason))):
             return False
-        await self.offers.update_one(by_id(offer["_id"]), {"$set": {"status": Status.CANCELLED.value}})
+        await self.offers.update_one(by_id(offer["_id"]), changed(Status.CANCELLED))
         try:  # keep the slot's claim (and its outbox entry) aside, so the slot can be claimed anew
             await self.claims.insert_one({**slot, "_id": f"{slot['_id']}:called-off:{offer['_id']}"})
         except DuplicateKeyError:

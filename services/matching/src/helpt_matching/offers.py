@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -38,7 +38,7 @@ from helpt_contracts.events import (
 from helpt_platform.auth import Refusal
 from helpt_platform.claims import claim
 from helpt_platform.logs import get_logger
-from helpt_platform.keys import by_id, with_id_text
+from helpt_platform.keys import by_id, by_ref, find_each, with_id_text
 from helpt_matching.areas import Areas
 from helpt_matching.domain import NEVER, Candidate, rank, reach
 from helpt_matching.outbox import outbox
@@ -48,6 +48,9 @@ __all__ = ["MESSAGES", "Answer", "Matcher", "Outcome", "Status", "cancellation"]
 
 log = get_logger(__name__)
 WEEK = dt.timedelta(days=7)
+REFS = ("request_id", "volunteer_id")  # an offer's references, written also as text (helpt_platform.keys)
+TOLD = frozenset({"open", "taken", "withdrawn", "cancelled"})  # statuses a volunteer is sent a message about
+WINNER = "winner"  # the `kind` of a request's winner claim, `winner:<request>`, so the tick reads them by a plain field
 
 
 class Status(StrEnum):
@@ -92,6 +95,9 @@ class Matcher:
         if not self._indexed:
             await self.offers.create_index([("request_id", ASCENDING)], name="by_request")
             await self.offers.create_index([("volunteer_id", ASCENDING)], name="by_volunteer")
+            await self.offers.create_index([("request_id_text", ASCENDING)], name="by_request_text")
+            await self.offers.create_index([("volunteer_id_text", ASCENDING)], name="by_volunteer_text")
+            await self.claims.create_index([("kind", ASCENDING), ("tenant", ASCENDING)], name="by_kind")
             await self.offers.create_index([("status", ASCENDING), ("expires_at", ASCENDING)], name="by_expiry")
             await self.claims.create_index([("unsent", ASCENDING), ("claimed_at", ASCENDING)], name="by_unsent")
             self._indexed = True
@@ -115,7 +121,7 @@ class Matcher:
         if request is None or not request.get("open"):
             return []
         if earlier is None:
-            earlier = [o async for o in self.offers.find({"request_id": request_id})]
+            earlier = await self.offers.find(by_ref("request_id", request_id)).to_list()
         if any(o["status"] == Status.OPEN for o in earlier):
             return []
         offered = {o["volunteer_id"] for o in earlier}
@@ -133,7 +139,7 @@ class Matcher:
                  "subject_ids": [*request["subject_ids"], candidate.subject_id], "task": request["task"],
                  "organisation": request.get("organisation"), "round": round_no,
                  "distance_km": round(candidate.distance_km, 2), "created_at": now, "expires_at": now + self._ttl,
-                 "status": Status.OPEN.value} for candidate in chosen]
+                 "status": Status.OPEN.value, "tell": True} for candidate in chosen]
         proposed = [MatchProposed(**_ids(offer), task=offer["task"], distance_km=offer["distance_km"], offer_round=round_no,
                                   expires_at=offer["expires_at"]) for offer in made]
         if not await claim(self.claims, f"round:{request_id}:{round_no}", tenant=tenant,
@@ -154,7 +160,7 @@ class Matcher:
             made = (decided or {}).get("offers") or []
         for offer in made:
             with contextlib.suppress(DuplicateKeyError):
-                await self.offers.insert_one(with_id_text(offer))
+                await self.offers.insert_one(with_id_text(offer, *REFS))
 
     async def _candidates(self, tenant: str, request: dict[str, Any], offered: set[Any], now: dt.datetime,
                           pools: dict[str, list[dict[str, Any]]] | None = None) -> list[Candidate]:
@@ -168,8 +174,7 @@ class Matcher:
         if not within:
             return []
         history: dict[Any, list[dict[str, Any]]] = {}
-        async for o in self.offers.find({"volunteer_id": {"$in": list(within)}},
-                                        {"volunteer_id": 1, "status": 1, "created_at": 1, "subject_ids": 1}):
+        for o in await find_each(self.offers, "volunteer_id", within, {"volunteer_id": 1, "status": 1, "created_at": 1, "subject_ids": 1}):
             history.setdefault(o["volunteer_id"], []).append(o)
         requester = set(request.get("subject_ids") or [])
         organisation = request.get("organisation")
@@ -231,21 +236,20 @@ class Matcher:
         Every step is a claim or an idempotent write, so it can be run again to finish an accept that
         was interrupted (`settle`)."""
         tenant, match_id = offer["tenant"], offer["_id"]
-        if not await claim(self.claims, f"winner:{offer['request_id']}", tenant=tenant, subject_ids=offer["subject_ids"],
-                           match_id=match_id, **outbox(MatchAccepted(**_ids(offer)))):
+        if not await claim(self.claims, f"winner:{offer['request_id']}", kind=WINNER, tenant=tenant,
+                           subject_ids=offer["subject_ids"], match_id=match_id, **outbox(MatchAccepted(**_ids(offer)))):
             winner = await self.claims.find_one({"_id": f"winner:{offer['request_id']}"}, {"match_id": 1})
             if winner is None or winner.get("match_id") != match_id:
                 await claim(self.claims, f"taken:{match_id}", tenant=tenant, subject_ids=offer["subject_ids"],
                             **outbox(MatchDeclined(**_ids(offer), reason=MatchDeclineReason.TAKEN_BY_ANOTHER)))
-                await self.offers.update_one(by_id(match_id), {"$set": {"status": Status.TAKEN.value}})
+                await self.offers.update_one(by_id(match_id), changed(Status.TAKEN))
                 self._wake()
                 return Outcome(False, Status.TAKEN, MESSAGES[Status.TAKEN])
             # this accept had already won, and was interrupted before it said so: finish it
-        await self.offers.update_one(by_id(match_id), {"$set": {"status": Status.ACCEPTED.value,
-                                                                 "accepted_at": offer.get("accepted_at") or now}})
+        await self.offers.update_one(by_id(match_id), changed(Status.ACCEPTED, accepted_at=offer.get("accepted_at") or now))
         self._wake()
         log.info("match accepted", match_id=str(match_id), request_id=str(offer["request_id"]))
-        async for other in self.offers.find({"request_id": offer["request_id"], "status": Status.OPEN.value}):
+        async for other in self.offers.find(by_ref("request_id", offer["request_id"], status=Status.OPEN.value)):
             if other["_id"] != match_id:
                 await self._end(other, Status.TAKEN, MatchDeclineReason.TAKEN_BY_ANOTHER)
         # The request may have been cancelled, or the volunteer suspended, while this accept was deciding: the
@@ -274,7 +278,7 @@ class Matcher:
             await self._win(offer, ended["claimed_at"])
         else:
             status = Status(ended.get("ending", Status.EXPIRED.value))
-            await self.offers.update_one(by_id(offer["_id"]), {"$set": {"status": status.value}})
+            await self.offers.update_one(by_id(offer["_id"]), changed(status))
         log.info("offer settled after an interrupted write", match_id=str(offer["_id"]))
         return await self.offers.find_one(by_id(offer["_id"])) or offer
 
@@ -289,7 +293,7 @@ class Matcher:
         await claim(self.claims, f"done:{offer['_id']}", tenant=offer["tenant"], subject_ids=offer["subject_ids"],
                     **outbox(MatchCompleted(**_ids(offer))))
         # Whoever claimed it, the offer says so now (a writer may have died between its claim and this write).
-        await self.offers.update_one(by_id(offer["_id"]), {"$set": {"status": Status.COMPLETED.value}})
+        await self.offers.update_one(by_id(offer["_id"]), changed(Status.COMPLETED))
         self._wake()
         return Outcome(True, Status.COMPLETED, MESSAGES[Status.COMPLETED])
 
@@ -298,7 +302,7 @@ class Matcher:
         if not await claim(self.claims, f"end:{offer['_id']}", tenant=offer["tenant"], subject_ids=offer["subject_ids"],
                            ending=status.value, **outbox(MatchDeclined(**_ids(offer), reason=reason))):
             return False
-        await self.offers.update_one(by_id(offer["_id"]), {"$set": {"status": status.value}})
+        await self.offers.update_one(by_id(offer["_id"]), changed(status))
         self._wake()
         return True
 
@@ -320,7 +324,7 @@ class Matcher:
                                 **outbox(MatchCancelled(**_ids(offer), reason=reason)))
             decided = await self.claims.find_one({"_id": f"cancel:{offer['_id']}"}, {"reason": 1})
             # Finish what the cancel claim decided, whoever won it (a writer may have died half-way).
-            await self.offers.update_one(by_id(offer["_id"]), {"$set": {"status": Status.CANCELLED.value}})
+            await self.offers.update_one(by_id(offer["_id"]), changed(Status.CANCELLED))
             if (decided or {}).get("reason", reason.value) != MatchCancellationReason.REQUEST_CANCELLED.value:
                 await self._reopen(offer)
             if not first:
@@ -344,14 +348,14 @@ class Matcher:
         if won is None or won.get("match_id") != offer["_id"]:
             return
         with contextlib.suppress(DuplicateKeyError):
-            await self.claims.insert_one({**won, "_id": f"{key}:called-off:{offer['_id']}"})
+            await self.claims.insert_one({**won, "_id": f"{key}:called-off:{offer['_id']}", "kind": "called-off"})
         await self.claims.delete_one({"_id": key, "match_id": offer["_id"]})
 
     async def end_request(self, tenant: str, request_id: UUID) -> int:
         """A cancelled request: its accepted match is cancelled, its open offers withdrawn; how many ended."""
         await self.ready()
         ended = 0
-        async for offer in self.offers.find({"tenant": tenant, "request_id": request_id}):
+        async for offer in self.offers.find(by_ref("request_id", request_id, tenant=tenant)):
             ended += await self.call_off(offer, MatchCancellationReason.REQUEST_CANCELLED)
         return ended
 
@@ -360,7 +364,7 @@ class Matcher:
         and each request they held offered to the next volunteers (when it still can be)."""
         await self.ready()
         ended = 0
-        async for offer in self.offers.find({"tenant": tenant, "volunteer_id": volunteer_id}):
+        async for offer in self.offers.find(by_ref("volunteer_id", volunteer_id, tenant=tenant)):
             if await self.call_off(offer, reason):
                 ended += 1
                 await self.offer_round(tenant, offer["request_id"], now)
@@ -384,28 +388,29 @@ class Matcher:
     async def offer_waiting(self, tenant: str, now: dt.datetime) -> None:
         """Offer every open, unmatched request without open offers, each first to the volunteer `plan` chose for it.
 
-        The open requests, their offers and each task's pool are read once for all (on FerretDB every one of these
-        reads is a scan of the whole collection; read per request, one tick took minutes at a few hundred requests)."""
+        Every open request is read (a matched request stays open until it is cancelled, so a limit would leave the
+        newest waiting ones unseen), the matched ones are set aside at once (`winners`), and only the waiting ones'
+        offers are read, each request's by its id as text (`offers_of`): the whole offers collection is not read."""
         await self.ready()
-        requests = await self._projections.open_requests(tenant)
-        by_request = await self.offers_by_request(tenant)
-        preferred = await self.plan(tenant, now, requests=requests, offers=by_request, matched=await self.winners(tenant))
+        matched = await self.winners(tenant)
+        waiting = [r for r in await self._projections.open_requests(tenant, limit=None) if str(r["_id"]) not in matched]
+        by_request = await self.offers_of(r["_id"] for r in waiting)
+        preferred = await self.plan(tenant, now, requests=waiting, offers=by_request, matched=matched)
         pools: dict[str, list[dict[str, Any]]] = {}
-        for request in requests:
+        for request in waiting:
             await self.offer_round(tenant, request["_id"], now, preferred=preferred.get(request["_id"]), request=request,
-                                   earlier=by_request.get(request["_id"], []), pools=pools)
+                                   earlier=by_request[request["_id"]], pools=pools)
 
-    async def offers_by_request(self, tenant: str) -> dict[Any, list[dict[str, Any]]]:
-        """The tenant's offers by request (or need), read once."""
-        found: dict[Any, list[dict[str, Any]]] = {}
-        async for offer in self.offers.find({"tenant": tenant}):
-            found.setdefault(offer["request_id"], []).append(offer)
+    async def offers_of(self, request_ids: Iterable[Any]) -> dict[Any, list[dict[str, Any]]]:
+        """The offers of each of `request_ids` (requests or needs): a key for every one, offered or not."""
+        found: dict[Any, list[dict[str, Any]]] = {ident: [] for ident in request_ids}
+        for offer in await find_each(self.offers, "request_id", found):
+            found[offer["request_id"]].append(offer)
         return found
 
     async def winners(self, tenant: str) -> set[str]:
         """The ids (as text) of the tenant's matched requests, read at once (`matched` asks about one)."""
-        return {c["_id"].removeprefix("winner:") async for c in self.claims.find(
-            {"tenant": tenant, "_id": {"$regex": "^winner:[^:]+$"}}, {"_id": 1})}
+        return {c["_id"].removeprefix("winner:") async for c in self.claims.find({"tenant": tenant, "kind": WINNER}, {"_id": 1})}
 
     async def plan(self, tenant: str, now: dt.datetime, *, requests: list[dict[str, Any]] | None = None,
                    offers: dict[Any, list[dict[str, Any]]] | None = None, matched: set[str] | None = None,
@@ -435,22 +440,22 @@ class Matcher:
             raise Refusal(409, "the volunteer may not be offered this request (screening, task, language, reach)")
         if await self.matched(request_id):
             raise Refusal(409, "the request is matched already")
-        earlier = [o async for o in self.offers.find({"request_id": request_id}, {"round": 1})]
+        earlier = await self.offers.find(by_ref("request_id", request_id), {"round": 1}).to_list()
         match = {"_id": uuid4(), "tenant": tenant, "request_id": request_id, "volunteer_id": volunteer_id,
                  "subject_ids": [*request["subject_ids"], *volunteer["subject_ids"][:1]], "task": request["task"],
                  "organisation": request.get("organisation"), "round": max((o["round"] for o in earlier), default=0) + 1,
                  "distance_km": round(distance, 2), "created_at": now, "expires_at": now + self._ttl,
-                 "status": Status.ACCEPTED.value, "accepted_at": now, "assigned_by": actor}
+                 "status": Status.ACCEPTED.value, "tell": False, "accepted_at": now, "assigned_by": actor}
         proposed = MatchProposed(**_ids(match), task=match["task"], distance_km=match["distance_km"],
                                  offer_round=match["round"], expires_at=match["expires_at"])
-        if not await claim(self.claims, f"winner:{request_id}", tenant=tenant, subject_ids=match["subject_ids"],
+        if not await claim(self.claims, f"winner:{request_id}", kind=WINNER, tenant=tenant, subject_ids=match["subject_ids"],
                            match_id=match["_id"], assigned_by=actor, reason=reason,
                            **outbox(proposed, MatchAccepted(**_ids(match)))):
             raise Refusal(409, "the request is matched already")
-        await self.offers.insert_one(with_id_text(match))
+        await self.offers.insert_one(with_id_text(match, *REFS))
         self._wake()
         log.info("match assigned by a coordinator", match_id=str(match["_id"]), request_id=str(request_id))
-        async for other in self.offers.find({"request_id": request_id, "status": Status.OPEN.value}):
+        async for other in self.offers.find(by_ref("request_id", request_id, status=Status.OPEN.value)):
             await self._end(other, Status.TAKEN, MatchDeclineReason.TAKEN_BY_ANOTHER)
         # As after an accept: a cancellation or suspension that came in while this was deciding ends the match.
         request = await self._projections.request(tenant, request_id)
@@ -476,6 +481,31 @@ class Matcher:
         if not await self.call_off(match, MatchCancellationReason.COORDINATOR_OVERRIDE):
             raise Refusal(409, "this match was ended already")
         return match
+
+
+def changed(status: Status, **more: Any) -> dict[str, Any]:
+    """The update that gives an offer `status` (and `more`): `tell` says whether the volunteer is to be sent a message
+    about it (helpt_matching.messages reads the offers to tell by that plain field, not by scanning them all)."""
+    return {"$set": {"status": status.value, "tell": status.value in TOLD, **more}}
+
+
+async def mark_told(db: AsyncDatabase) -> int:
+    """Give `tell` to the offers written before they had it (a `backfill_job` step); how many."""
+    changed_n = 0
+    async for offer in db["offers"].find({"tell": {"$exists": False}}, {"status": 1}):
+        await db["offers"].update_one(by_id(offer["_id"], tell={"$exists": False}),
+                                      {"$set": {"tell": offer["status"] in TOLD}})
+        changed_n += 1
+    return changed_n
+
+
+async def mark_winners(db: AsyncDatabase) -> int:
+    """Give `kind` to the winner claims written before they had it (a `backfill_job` step); how many."""
+    changed = 0
+    async for won in db["claims"].find({"_id": {"$regex": "^winner:[^:]+$"}, "kind": {"$exists": False}}, {"_id": 1}):
+        await db["claims"].update_one({"_id": won["_id"]}, {"$set": {"kind": WINNER}})
+        changed += 1
+    return changed
 
 
 def cancellation(volunteer: dict[str, Any] | None) -> MatchCancellationReason:

@@ -229,6 +229,7 @@ class Projections:
         cursor = self.eligible.find({"tenant": tenant, "eligible": True, "tasks": task})
         return [{**doc, "_id": doc.pop("volunteer_id")} async for doc in cursor]
 
-    async def open_requests(self, tenant: str, limit: int = 500) -> list[dict[str, Any]]:
+    async def open_requests(self, tenant: str, limit: int | None = 500) -> list[dict[str, Any]]:
+        """The tenant's open requests (matched or not), at most `limit` of them (None: all)."""
         cursor = self.requests.find({"tenant": tenant, "open": True}, {"personal": 0, "facts": 0})
-        return [doc async for doc in cursor.limit(limit)]
+        return await (cursor if limit is None else cursor.limit(limit)).to_list()
