@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 from pymongo import AsyncMongoClient
 
-from helpt_platform.keys import (EACH_AT_MOST, ID_TEXT, add_id_text, backfill_job, by_id, by_ref, find_each, id_text_step,
-                                 with_id_text)
+from helpt_platform.keys import (EACH_AT_MOST, ID_TEXT, add_id_text, backfill_job, by_id, by_ref, decodes_in, find_each,
+                                 id_text_step, with_id_text)
 from helpt_platform.testing import StoreCommands
 
 
@@ -68,6 +68,7 @@ async def test_a_reference_written_as_text_is_found_by_it_and_each_of_many_by_it
     assert all(o["request_id_text"] == str(asked) and o["volunteer_id_text"] == str(o["volunteer_id"]) for o in found)
     assert await offers.find_one(by_ref("request_id", asked, status="declined")) is None
 
+    assert await decodes_in(offers)  # the local store is FerretDB: each id is looked up on its own
     commands.seen.clear()
     held = await find_each(offers, "volunteer_id", [volunteers[0], volunteers[1], volunteers[0]], {"request_id": 1})
     assert sorted(str(o["request_id"]) for o in held) == sorted([str(asked), str(other), str(asked)])
