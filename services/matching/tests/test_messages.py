@@ -192,7 +192,8 @@ def test_a_mail_that_cannot_go_stays_pending_and_goes_once_the_smtp_server_is_ba
         key = "offer:{}".format(eventually(lambda: world.documents("offers", {"request_id": request.request_id}), bool,
                                            "the offer")[0]["_id"])
         [waiting] = eventually(lambda: world.documents("messages", {"_id": key}),
-                               lambda d: bool(d) and d[0]["attempts"] >= 1, "a failed attempt")
+                               lambda d: bool(d) and d[0]["attempts"] >= 1 and d[0]["last_error"] is not None,
+                               "a failed attempt")  # (the attempt is counted before the send, its error kept after)
         assert (waiting["status"], waiting["last_error"]) == ("pending", "ConnectionRefusedError")
     finally:
         world.catcher.start()

@@ -30,6 +30,7 @@ __all__ = ["BackgroundJob", "RouterFactory", "Runtime", "create_service_app", "d
 
 log = get_logger(__name__)
 CHECK_TIMEOUT_S = 3.0
+START_TIMEOUT_S = 45.0  # a broker start (every subscriber, ~1 s when well) that takes longer is abandoned and retried
 
 
 @dataclass
@@ -68,10 +69,12 @@ def every(seconds: float, job: Callable[[Runtime], Awaitable[object]]) -> Backgr
     return loop
 
 
-async def _start_broker(runtime: Runtime, retry_s: float = 2.0) -> None:
+async def _start_broker(runtime: Runtime, retry_s: float = 2.0, timeout_s: float = START_TIMEOUT_S) -> None:
+    """Start the broker, retrying until it starts. A start that hangs (seen once: a restarted service's second
+    subscriber never came up, and the service stayed unready) counts as a failure after `timeout_s`."""
     while True:
         try:
-            await runtime.broker.start()
+            await asyncio.wait_for(runtime.broker.start(), timeout_s)
         except Exception as exc:  # noqa: BLE001 — any failure means "not yet"; say which and retry
             log.warning("kafka not reachable yet; retrying", error=type(exc).__name__, retry_in_s=retry_s)
             with contextlib.suppress(Exception):
