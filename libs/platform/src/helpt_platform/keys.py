@@ -5,16 +5,13 @@ UUID (BSON binary) only by decoding every document of the collection in Go: a lo
 grows with the collection (0.2 s at 4,000 documents), the same look-up with the id as text beside it
 stays at about 2 ms. MongoDB answers both from its indexes. So a UUID-keyed document is written with
 `id_text`, and a UUID it refers to (an offer's `request_id`) with a text twin (`request_id_text`); it is
-found with `by_id` / `by_ref`. On FerretDB `$in` is decoded in Go whatever its values, so `find_each`
-asks for each value on its own there (MongoDB gets the one `$in`, which its index answers).
-`backfill_job` gives the text to documents written before.
+found with `by_id` / `by_ref`. `$in` is decoded in Go whatever its values, so `find_each` asks for each
+value on its own. `backfill_job` gives the text to documents written before.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-import weakref
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from uuid import UUID
@@ -25,7 +22,7 @@ from pymongo.errors import PyMongoError
 
 from helpt_platform.logs import get_logger
 
-__all__ = ["ID_TEXT", "add_id_text", "backfill_job", "by_id", "by_ref", "decodes_in", "find_each", "id_text_job", "id_text_step",
+__all__ = ["ID_TEXT", "add_id_text", "backfill_job", "by_id", "by_ref", "find_each", "id_text_job", "id_text_step",
            "text_of", "with_id_text"]
 
 log = get_logger(__name__)
@@ -33,10 +30,6 @@ log = get_logger(__name__)
 ID_TEXT = "id_text"
 EACH_AT_ONCE = 16  # look-ups `find_each` keeps in flight
 EACH_AT_MOST = 128  # beyond this many values, one `$in` (a read of the whole collection) costs less than a look-up each
-DOCS_PER_LOOK_UP = 25  # a look-up costs about as much as decoding this many documents (measured: 0.6–0.8 ms a look-up)
-SIZE_FOR_S = 10.0  # how long a collection's size, read for `find_each`, is taken as it was
-_decodes_in: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
-_sizes: dict[tuple[int, str], tuple[float, int]] = {}
 
 
 def text_of(field: str) -> str:
@@ -61,14 +54,11 @@ def with_id_text(document: dict[str, Any], *refs: str) -> dict[str, Any]:
 
 async def find_each(collection: AsyncCollection, field: str, values: Iterable[Any],
                     projection: dict[str, Any] | None = None, **more: Any) -> list[dict[str, Any]]:
-    """The documents whose `field` is one of `values` (and `more`). On FerretDB: one look-up by `by_ref` per
-    value, EACH_AT_ONCE at a time, instead of one `$in` that it decodes document by document, when that
-    is the cheaper read: at most EACH_AT_MOST values, and fewer than the collection's documents divided
-    by DOCS_PER_LOOK_UP (30 look-ups cost more than decoding 300 documents). Elsewhere (MongoDB): the one
-    `$in`, which its index answers."""
+    """The documents whose `field` is one of `values` (and `more`): one look-up by `by_ref` per value,
+    EACH_AT_ONCE at a time, instead of one `$in` that the local store decodes document by document
+    (up to EACH_AT_MOST values; for more, that one `$in` is the cheaper read)."""
     values = list(dict.fromkeys(values))
-    if (len(values) > EACH_AT_MOST or not await decodes_in(collection)
-            or len(values) * DOCS_PER_LOOK_UP >= await _size(collection)):
+    if len(values) > EACH_AT_MOST:
         return await collection.find({field: {"$in": values}, **more}, projection).to_list()
     gate = asyncio.Semaphore(EACH_AT_ONCE)
 
@@ -78,29 +68,6 @@ async def find_each(collection: AsyncCollection, field: str, values: Iterable[An
 
     found = await asyncio.gather(*(one(v) for v in values))
     return [doc for docs in found for doc in docs]
-
-
-async def decodes_in(collection: AsyncCollection) -> bool:
-    """Whether the server behind `collection` is FerretDB, which decodes every document for an `$in`
-    (its `buildInfo` names its version); asked once per client."""
-    client = collection.database.client
-    if client not in _decodes_in:
-        _decodes_in[client] = "ferretdbVersion" in await client.admin.command("buildInfo")
-    return _decodes_in[client]
-
-
-async def _size(collection: AsyncCollection) -> int:
-    """About how many documents `collection` holds; read again after SIZE_FOR_S. FerretDB's `$collStats`
-    count is PostgreSQL's estimate (under a millisecond; -1 for a table not yet analysed, which is a new,
-    small one); only then is the exact `collStats` count asked (a count of every row: 0.2 s at 40,000)."""
-    key, now = (id(collection.database.client), collection.full_name), time.monotonic()
-    if (known := _sizes.get(key)) is None or now - known[0] > SIZE_FOR_S:
-        stats = await (await collection.aggregate([{"$collStats": {"count": {}}}])).to_list()
-        count = int(stats[0].get("count", -1)) if stats else -1
-        if count < 0:
-            count = int((await collection.database.command("collStats", collection.name)).get("count", 0))
-        _sizes[key] = known = now, count
-    return known[1]
 
 
 async def add_id_text(collection: AsyncCollection, *refs: str) -> int:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from pymongo import ASCENDING, UpdateOne
+from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -140,14 +140,15 @@ class Messenger:
                 wanted[f"{_KIND_OF[Status(offer['status'])]}:{offer['_id']}"] = offer
             else:
                 done.append(offer)  # too old to tell: its link no longer works
-        # A taken or withdrawn message goes only where the offer message went: those offer messages are read.
-        firsts = [f"{Kind.OFFER}:{o['_id']}" for o in wanted.values() if o["status"] != Status.OPEN]
-        known = {m["_id"]: m for m in await find_each(self.queue, "_id", firsts, {"status": 1, "channel": 1})}
+        keys = [*wanted, *(f"{Kind.OFFER}:{o['_id']}" for o in wanted.values())]
+        known = {m["_id"]: m for m in await find_each(self.queue, "_id", keys, {"status": 1, "channel": 1})}
         queued = 0
         for key, offer in wanted.items():
             kind = _KIND_OF[Status(offer["status"])]
-            if kind is Kind.OFFER:
-                if offer["expires_at"] > now:  # (queued already, `_queue` finds it so and adds nothing)
+            if key in known:
+                pass  # told already
+            elif kind is Kind.OFFER:
+                if offer["expires_at"] > now:
                     channel = self._volunteer_channel(await self._projections.volunteer(offer["tenant"], offer["volunteer_id"]))
                     queued += await self._queue(key, kind, offer["tenant"], offer["subject_ids"], channel, now,
                                                 match_id=offer["_id"], volunteer_id=offer["volunteer_id"])
@@ -158,9 +159,8 @@ class Messenger:
                                             match_id=offer["_id"], volunteer_id=offer["volunteer_id"])
             # else: the volunteer was never told of the offer, so there is nothing to take back
             done.append(offer)
-        if done:  # unmarked in one round trip, each only if its status did not change since it was read
-            await self.offers.bulk_write([UpdateOne(by_id(o["_id"], status=o["status"], tell=True), {"$set": {"tell": False}})
-                                          for o in done], ordered=False)
+        for offer in done:  # unmarked only if its status did not change since it was read
+            await self.offers.update_one(by_id(offer["_id"], status=offer["status"], tell=True), {"$set": {"tell": False}})
         return queued
 
     async def deliver(self, now: dt.datetime, batch: int = 100) -> int:
