@@ -75,10 +75,12 @@ async def add_id_text(collection: AsyncCollection, *refs: str) -> int:
     how many documents changed. A scan of the collection, run once at start."""
     missing = [{text_of(f): {"$exists": False}} for f in ("_id", *refs)]
     added = 0
-    async for doc in collection.find({"$or": missing}, {"_id": 1, **{f: 1 for f in refs}}):
+    async for doc in collection.find({"$or": missing}, {"_id": 1, ID_TEXT: 1, **{f: 1 for f in refs}}):
         texts = {text_of(f): str(doc[f]) for f in ("_id", *refs) if isinstance(doc.get(f), UUID)}
         if texts:
-            await collection.update_one({"_id": doc["_id"]}, {"$set": texts})
+            # By its id as text when it has it already (it lacks only a reference's): a UUID filter alone reads the
+            # whole collection on the local store, once per document here.
+            await collection.update_one(by_id(doc["_id"]) if ID_TEXT in doc else {"_id": doc["_id"]}, {"$set": texts})
             added += 1
     return added
 

@@ -97,6 +97,7 @@ class Matcher:
             await self.offers.create_index([("volunteer_id", ASCENDING)], name="by_volunteer")
             await self.offers.create_index([("request_id_text", ASCENDING)], name="by_request_text")
             await self.offers.create_index([("volunteer_id_text", ASCENDING)], name="by_volunteer_text")
+            await self.offers.create_index([("tell", ASCENDING), ("tenant", ASCENDING)], name="by_tell")  # the messages round
             await self.claims.create_index([("kind", ASCENDING), ("tenant", ASCENDING)], name="by_kind")
             await self.offers.create_index([("status", ASCENDING), ("expires_at", ASCENDING)], name="by_expiry")
             await self.claims.create_index([("unsent", ASCENDING), ("claimed_at", ASCENDING)], name="by_unsent")
