@@ -7,7 +7,10 @@ Delivery guarantees (shared/DESIGN.md):
   at-most-once), and a `KafkaRouter` does not inherit the broker's policy, so both the broker
   and every router here get `AckPolicy.NACK_ON_ERROR` explicitly. Routers also get the
   bounded-retry dead-letter middleware (`helpt_platform.deadletters`), so a failing message is
-  retried a few times and then parked on `<topic>.dlt` instead of blocking its partition.
+  retried a few times and then parked on `<topic>.dlt` instead of blocking its partition, and
+  `CommitBehind` (`helpt_platform.commits`), so a handled message's offset is committed by a task
+  of its own instead of before the next message is read (only handled offsets, so still
+  at-least-once).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from faststream.security import BaseSecurity, SASLScram512
 
 from helpt_contracts.envelope import Envelope, encode_event
 from helpt_contracts.events import Event
+from helpt_platform.commits import CommitBehind
 from helpt_platform.deadletters import DEFAULT_ATTEMPTS, DeadLetters
 from helpt_platform.settings import ServiceSettings
 
@@ -75,6 +79,7 @@ def create_router(
     if dead_letter_attempts is not None:
         # First in the list, so it is the outermost of ours: it sees whatever the others raise.
         middlewares = (DeadLetters(settings.service.value, attempts=dead_letter_attempts), *middlewares)
+    middlewares = (CommitBehind(), *middlewares)
     return KafkaRouter(prefix=settings.topic_prefix, ack_policy=ACK_POLICY, middlewares=middlewares)
 
 

@@ -20,6 +20,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from helpt_platform.auth import Refusal
+from helpt_platform.commits import drain_commits
 from helpt_platform.kafka import create_broker
 from helpt_platform.limits import WRITES, RequestLimits, limits_from
 from helpt_platform.logs import configure_logging, get_logger
@@ -167,7 +168,9 @@ def create_service_app(
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(*tasks, return_exceptions=True)
+            await drain_commits()  # handled events' offsets, before the consumers stop
             await runtime.broker.stop()
+            await drain_commits()
             await mongo.close()
             log.info("service stopped")
 
