@@ -15,8 +15,9 @@ Collection names are lower-case `[a-z0-9_.-]`, at most 64 characters: they appea
   personal fields still sealed; only gdpr opens them, for the data protection officer.
 
 Idempotent by nature: a redelivered command deletes nothing more and sends the same kind of
-receipt (gdpr keeps one per purge id and service). One `delete_many` per collection, no
-transaction: FerretDB has none, and a retry after a partial run only finishes the job.
+receipt (gdpr keeps one per purge id and service). One `delete_many` per collection (in chunks where
+the store refuses that many at once: `helpt_platform.mongo.delete_all`), no transaction: FerretDB has
+none, and a retry after a partial run only finishes the job.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from helpt_contracts.roles import ServiceName
 from helpt_platform.consumers import subscribe_events
 from helpt_platform.kafka import create_router, publish_event
 from helpt_platform.logs import get_logger
+from helpt_platform.mongo import delete_all
 from helpt_platform.service import Runtime
 
 __all__ = ["GdprCommand", "carry_out_gdpr_command", "export_subject", "gdpr_command_router", "json_safe"]
@@ -81,9 +83,9 @@ async def carry_out_gdpr_command(
     for name in sorted(await db.list_collection_names()):
         if name.startswith("system."):
             continue
-        result = await db[name].delete_many(selector)
+        deleted = await delete_all(db[name], selector)
         key = _count_key(name)
-        counts[key] = counts.get(key, 0) + result.deleted_count
+        counts[key] = counts.get(key, 0) + deleted
     receipt = PurgeCompleted(tenant=command.tenant, purge_id=command.purge_id, service=service, scope=scope, counts=counts)
     await publish(receipt)
     log.info("gdpr command carried out", purge_id=str(command.purge_id), scope=scope.value, deleted=sum(counts.values()))

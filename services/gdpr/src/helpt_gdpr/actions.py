@@ -44,6 +44,7 @@ from helpt_contracts.events import (
 )
 from helpt_contracts.roles import ActionKind
 from helpt_gdpr.policy import ActionFacts
+from helpt_platform.mongo import delete_all
 
 __all__ = ["Actions"]
 
@@ -156,4 +157,4 @@ class Actions:
 
     async def forget_tenant(self, tenant: str) -> int:
         """Purge: drop every action of the tenant."""
-        return (await self._actions.delete_many({"tenant": tenant})).deleted_count
+        return await delete_all(self._actions, {"tenant": tenant})

@@ -11,6 +11,7 @@ from pymongo.errors import DuplicateKeyError
 
 from helpt_gdpr.crypto import new_key, unwrap_key, wrap_key
 from helpt_gdpr.tenant_keys import TenantKeyProvider
+from helpt_platform.mongo import delete_all
 
 __all__ = ["KeyCustody", "TenantUnavailable"]
 
@@ -78,7 +79,7 @@ class KeyCustody:
     async def destroy_tenant(self, tenant: str) -> tuple[int, bool]:
         """Crypto-shred a whole tenant: (data keys deleted, whether the tenant key existed)."""
         existed = await self._tenants.destroy(tenant)
-        deleted = (await self._keys.delete_many({"tenant": tenant})).deleted_count
+        deleted = await delete_all(self._keys, {"tenant": tenant})  # a city may have more than one statement takes
         return deleted, existed
 
     async def count_subject(self, tenant: str, subject_id: UUID) -> int:

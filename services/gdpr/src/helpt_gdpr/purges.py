@@ -23,6 +23,7 @@ from helpt_gdpr.audit import now_ms
 from helpt_gdpr.keeper import Denied, Keeper
 from helpt_platform.auth import Principal
 from helpt_platform.logs import get_logger
+from helpt_platform.mongo import delete_all
 
 __all__ = ["RECEIVERS", "Purges"]
 
@@ -94,7 +95,7 @@ class Purges:
         except DuplicateKeyError:
             raise Denied(409, "the purge is already under way") from None
         await self._record(command, PurgeScope.TENANT, who)
-        await self._approvals.delete_many({"tenant": tenant})
+        await delete_all(self._approvals, {"tenant": tenant})
         return await self._carry_out(tenant, command.purge_id)
 
     async def _record(self, command: Event, scope: PurgeScope, who: Principal) -> None:
@@ -137,7 +138,7 @@ class Purges:
             keys, tenant_key_existed = await self._keeper.custody.destroy_tenant(tenant)
             counts = {"data_keys": keys, "tenant_key": int(tenant_key_existed),
                       "actions": await self._keeper.actions.forget_tenant(tenant),
-                      "subject_access": (await self._access.delete_many({"tenant": tenant})).deleted_count}
+                      "subject_access": await delete_all(self._access, {"tenant": tenant})}
             await self._keeper.audit.append(tenant, "crisis-purge", "done", **actor, purge_id=command.purge_id,
                                             keys_destroyed=keys, tenant_key_destroyed=tenant_key_existed)
         await self._purges.update_one({"_id": command.purge_id},
