@@ -3,9 +3,10 @@
 FerretDB 1.24 stores documents either in SQLite or in PostgreSQL. On SQLite it looks a document up by
 scanning a table (its `_id` index is built on one expression and queried with another) and decodes
 every document in Go for any filter but a lone string `_id`; an update costs about 15 ms however small
-the collection. On PostgreSQL a string `_id` (alone or with other fields) is an index look-up, an
-equality on a string field is filtered in SQL, and an update costs about 2 ms. Measured in
-docs/adr/0017; the stack therefore runs FerretDB on PostgreSQL.
+the collection. On PostgreSQL an equality on a string field (`_id` or another) is filtered in SQL, and
+an update costs about 2 ms at a few thousand documents. Measured in docs/adr/0017; the stack therefore
+runs FerretDB on PostgreSQL, planned with each query's values and with GIN twins of FerretDB's indexes,
+so those equalities are index look-ups (docs/adr/0018).
 
 PostgreSQL refuses to run as root. Started by root, the server runs as the `postgres` user that
 Debian's package creates, and its data directory must be reachable by that user: inside the state
@@ -154,7 +155,67 @@ def command(home: Path, port: int) -> list[str]:
         "-c", "max_connections=200",
         "-c", "shared_buffers=128MB",
         "-c", "log_min_messages=warning",
+        # FerretDB asks for an equality as `_jsonb->$1 @> $2`, a prepared statement: planned generically, the
+        # field is unknown and no index can serve it, so every look-up read the whole table (see GIN_TWINS).
+        "-c", "plan_cache_mode=force_custom_plan",
     ]
+
+
+# FerretDB 1.24 indexes a field as a btree on `(_jsonb -> 'field')`, but asks for `field = value` as
+# `_jsonb -> 'field' @> '"value"'`, an operator a btree cannot answer: a look-up by `_id`, or by any indexed
+# field, scanned the whole table (8-10 ms at 20,000 documents, growing with it). Each such btree gets a GIN
+# twin on the same expression, which answers `@>` (1 ms at 20,000, measured: docs/adr/0018). An event trigger
+# makes the twins as FerretDB creates its indexes; the last statement makes those missing in an older store.
+GIN_TWINS = r"""
+CREATE OR REPLACE FUNCTION helpt_gin_twin(index_oid oid) RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+    tbl regclass;
+    field text[];
+BEGIN
+    SELECT i.indrelid::regclass INTO tbl FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+        JOIN pg_am a ON a.oid = c.relam WHERE i.indexrelid = index_oid AND a.amname = 'btree';
+    IF tbl IS NULL THEN
+        RETURN;
+    END IF;
+    FOR field IN SELECT regexp_matches(pg_get_indexdef(index_oid), '\(_jsonb -> ''([^'']+)''::text\)', 'g') LOOP
+        EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING gin ((_jsonb -> %L) jsonb_path_ops) WITH (fastupdate = off)',
+                       'helpt_gin_' || md5(tbl::text || '/' || field[1]), tbl, field[1]);
+    END LOOP;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION helpt_gin_twins() RETURNS event_trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+    made record;
+BEGIN
+    FOR made IN SELECT objid FROM pg_event_trigger_ddl_commands() WHERE command_tag = 'CREATE INDEX' LOOP
+        PERFORM helpt_gin_twin(made.objid);
+    END LOOP;
+END
+$fn$;
+
+DO $do$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = 'helpt_gin_twins') THEN
+        CREATE EVENT TRIGGER helpt_gin_twins ON ddl_command_end WHEN TAG IN ('CREATE INDEX')
+            EXECUTE FUNCTION helpt_gin_twins();
+    END IF;
+END
+$do$;
+
+DO $do$
+DECLARE
+    found record;
+BEGIN
+    FOR found IN SELECT i.indexrelid FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+            JOIN pg_namespace n ON n.oid = t.relnamespace
+            WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+              AND pg_get_indexdef(i.indexrelid) LIKE '%_jsonb -> %' LOOP
+        PERFORM helpt_gin_twin(found.indexrelid);
+    END LOOP;
+END
+$do$;
+"""
 
 
 def url(port: int) -> str:
@@ -175,5 +236,9 @@ def ensure_database(port: int) -> None:
             made = subprocess.run([*base, f"CREATE DATABASE {DATABASE}"], capture_output=True, text=True, timeout=30, check=False)
             if made.returncode != 0:
                 raise StackError(f"Creating FerretDB's database failed: {made.stderr.strip()}")
+        tuned = subprocess.run([client, "-h", "127.0.0.1", "-p", str(port), "-U", ROLE, "-d", DATABASE, "-q",
+                                "-v", "ON_ERROR_STOP=1", "-c", GIN_TWINS], capture_output=True, text=True, timeout=600, check=False)
+        if tuned.returncode != 0:
+            raise StackError(f"Adding FerretDB's index twins failed: {tuned.stderr.strip()}")
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise StackError(f"psql could not reach PostgreSQL: {exc}") from exc
