@@ -2,7 +2,7 @@
 through the running services until every receipt is in.
 
 (a) `KeyCustody.destroy_tenant` on N data keys in FerretDB (a bench database, file tenant keys in the
-    bench's state), beside a bare `delete_many` of N documents of the same shape without custody's index.
+    bench's state), beside a bare `delete_all` (one `delete_many` where the store takes that many) of N documents of the same shape without custody's index.
 (b) The real thing: N keys of the municipality `heverlee` in gdpr's own store (one sealed through gdpr's API,
     the rest inserted alike), two crisis leads approve over HTTP; the time of the second approval's answer
     (keys destroyed and the command announced) and until gdpr's report is complete (every receipt in).
@@ -27,6 +27,7 @@ from helpt_gdpr.crypto import new_key, wrap_key
 from helpt_gdpr.custody import KeyCustody
 from helpt_gdpr.tenant_keys import FileTenantKeys
 from helpt_platform.auth import issue_token
+from helpt_platform.mongo import delete_all
 
 NAME = "5 purge"
 BATCH = 5000
@@ -61,7 +62,7 @@ async def direct(stack: BenchStack, n: int) -> dict:
         destroy_s = time.perf_counter() - t0
         await insert(db["plain"], "bench", n, wrapped_len)
         t0 = time.perf_counter()
-        bare = (await db["plain"].delete_many({"tenant": "bench"})).deleted_count
+        bare = await delete_all(db["plain"], {"tenant": "bench"})  # one delete_many where the store takes it
         bare_s = time.perf_counter() - t0
         return {"destroy_s": destroy_s, "deleted": deleted, "existed": existed, "bare_s": bare_s, "bare": bare, "load_s": load_s}
     finally:
