@@ -1,4 +1,4 @@
-"""3. End-to-end latency: from the 202 of a partner's help request to `MatchProposed` on the partner's topic,
+"""3. End-to-end latency: from a partner's help request (sent, answered 202) to `MatchProposed` on the partner's topic,
 at a steady background load of API submissions, beside a bare Kafka round trip (acks=all produce → consume)
 measured in the same seconds.
 
@@ -101,10 +101,13 @@ async def measure(stack: BenchStack, rate: float, probes: int, interval_s: float
 
         async def probe(i: int) -> None:
             body = help_request_body(task="dog-walking", postcode="3001") | {"languages": ["en"]}
+            # From the moment the request is sent: when the bench's own loop is busy it may see the 202 after
+            # the proposal (one quick run read -1,000 ms), so the 202's arrival is no clock to start from.
+            sent = time.perf_counter()
             r = await client.post(url + "/api/v1/help-requests", json=body,
                                   headers={"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex})
             if r.status_code == 202:
-                accepted[r.json()["id"]] = time.perf_counter()
+                accepted[r.json()["id"]] = sent
             marker = uuid.uuid4().bytes
             bare_sent[marker] = time.perf_counter()
             await producer.send_and_wait(bare_topic, marker)
@@ -146,9 +149,9 @@ def run(stack: BenchStack, quick: bool, context: dict) -> list[Figure]:
             f"machine), statuses {res['bg_statuses']}; {len(res['lat'])}/{res['accepted']} probes proposed "
             f"({res['probes']} sent); {got} approved walkers")
     return [
-        Figure(NAME, f"202 → MatchProposed p50 @ {res['bg_rate']:.0f}/s", p50, "ms", b50, "bare Kafka round trip p50",
+        Figure(NAME, f"request → MatchProposed p50 @ {res['bg_rate']:.0f}/s", p50, "ms", b50, "bare Kafka round trip p50",
                ratio(p50, b50), "e2e/bare", notes=note),
-        Figure(NAME, f"202 → MatchProposed p99 @ {res['bg_rate']:.0f}/s", p99, "ms", b99, "bare Kafka round trip p99",
+        Figure(NAME, f"request → MatchProposed p99 @ {res['bg_rate']:.0f}/s", p99, "ms", b99, "bare Kafka round trip p99",
                ratio(p99, b99), "e2e/bare", "≤ 250 ms at 200/s",
                None if p99 is None else (p99 <= 250 and res["bg_rate"] >= 200), note),
     ]

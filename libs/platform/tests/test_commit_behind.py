@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -15,32 +15,16 @@ from helpt_contracts.envelope import Envelope, encode_event
 from helpt_contracts.events import Event, HelpRequested
 from helpt_contracts.examples import help_requested
 from helpt_intake.settings import IntakeSettings
+from helpt_platform import testing
 from helpt_platform.commits import drain_commits
-from helpt_platform.consumers import subscribe_events
-from helpt_platform.kafka import create_broker, create_router, publish_event
+from helpt_platform.kafka import publish_event
 
 pytestmark = pytest.mark.infra
 DEADLINE_S = 60
 
 
-@pytest.fixture
-def settings(infra, unique_name) -> IntakeSettings:
-    return IntakeSettings(
-        kafka_bootstrap_servers=infra.bootstrap_servers, mongodb_url=infra.mongodb_url,
-        topic_prefix=f"{unique_name}.", log_json=False,
-    )
-
-
-@contextlib.asynccontextmanager
-async def consuming(settings: IntakeSettings, handler: Callable[[Envelope, Event], Awaitable[None]]) -> AsyncIterator:
-    router = create_router(settings)
-    subscribe_events(router, settings, topics.HELP_REQUESTS, handler)
-    broker = create_broker(settings, routers=[router])
-    await broker.start()
-    try:
-        yield broker
-    finally:
-        await broker.stop()
+def consuming(settings: IntakeSettings, handler: Callable[[Envelope, Event], Awaitable[None]]) -> Any:
+    return testing.consuming(settings, topics.HELP_REQUESTS, handler)
 
 
 def group(settings: IntakeSettings) -> str:

@@ -14,7 +14,7 @@ from helpt_platform.settings import ServiceSettings
 
 T = TypeVar("T")
 
-__all__ = ["CHROMIUM_ARGS", "CatcherHandle", "StoreCommands", "axe_violations", "check_service_skeleton", "chromium", "chromium_path", "eventually",
+__all__ = ["CHROMIUM_ARGS", "CatcherHandle", "StoreCommands", "axe_violations", "check_service_skeleton", "chromium", "chromium_path", "consuming", "eventually",
            "free_port", "mail_catcher", "republish", "serve_in_thread", "tenant_profiles_dir", "topic_events", "topic_records"]
 
 
@@ -250,3 +250,20 @@ def mail_catcher(directory: Any = None) -> Iterator[CatcherHandle]:
         yield handle
     finally:
         handle.stop()
+
+
+@contextlib.asynccontextmanager
+async def consuming(settings: ServiceSettings, topic: str, handler: Any, *, attempts: int | None = 5) -> Any:
+    """A broker with one router (the services' policy: NACK_ON_ERROR, `attempts` then a dead letter, commits
+    behind the handler) calling `handler(envelope, event)` for `topic`'s events, started and then stopped."""
+    from helpt_platform.consumers import subscribe_events
+    from helpt_platform.kafka import create_broker, create_router
+
+    router = create_router(settings, dead_letter_attempts=attempts)
+    subscribe_events(router, settings, topic, handler)
+    broker = create_broker(settings, routers=[router])
+    await broker.start()
+    try:
+        yield broker
+    finally:
+        await broker.stop()
