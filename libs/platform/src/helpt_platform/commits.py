@@ -102,8 +102,9 @@ class _CommitBehindScope(BaseMiddleware):
         return await call_next(msg)
 
 
-async def drain_commits() -> None:
-    """Wait for every commit under way in this process (each task ends once nothing is noted)."""
+async def drain_commits(timeout_s: float = 5.0) -> None:
+    """Wait up to `timeout_s` for the commits under way in this process (each task ends once nothing is
+    noted). A commit that waits longer (Kafka away while the service stops) is left: its events come again."""
     tasks = [c.task for c in list(_committers.values()) if c.task is not None and not c.task.done()]
     if tasks:
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.wait(tasks, timeout=timeout_s)

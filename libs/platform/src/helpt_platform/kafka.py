@@ -77,9 +77,9 @@ def create_router(
     new service reads every event the topic still holds.
     """
     if dead_letter_attempts is not None:
-        # First in the list, so it is the outermost of ours: it sees whatever the others raise.
+        # First of those that handle errors, so the outermost of them: it sees whatever the others raise.
         middlewares = (DeadLetters(settings.service.value, attempts=dead_letter_attempts), *middlewares)
-    middlewares = (CommitBehind(), *middlewares)
+    middlewares = (CommitBehind(), *middlewares)  # handles no error: it only changes how an ack commits
     return KafkaRouter(prefix=settings.topic_prefix, ack_policy=ACK_POLICY, middlewares=middlewares)
 
 
