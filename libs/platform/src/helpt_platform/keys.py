@@ -1,7 +1,7 @@
 """Documents keyed by a UUID, or referring to one, also carry that id as text, and are looked up by both.
 
-The local store, FerretDB 1.24 on PostgreSQL (docs/adr/0017), filters a string field in SQL but a
-UUID (BSON binary) only by decoding every document of the collection in Go: a look-up by a UUID `_id`
+The local store, FerretDB 1.24 on PostgreSQL (docs/adr/0017), finds a string field in SQL (by an index:
+docs/adr/0018) but a UUID (BSON binary) only by decoding every document of the collection in Go: a look-up by a UUID `_id`
 grows with the collection (0.2 s at 4,000 documents), the same look-up with the id as text beside it
 stays at about 2 ms. MongoDB answers both from its indexes. So a UUID-keyed document is written with
 `id_text`, and a UUID it refers to (an offer's `request_id`) with a text twin (`request_id_text`); it is

@@ -47,8 +47,9 @@ def _command_filter(command: Any, name: str) -> Any:
 class SlowCommands(monitoring.CommandListener):
     """Logs every store command slower than `threshold_ms`: its name, collection and filter shape.
 
-    On FerretDB 1.24 a filter other than a lone string `_id` reads the whole collection (ADR 0016): a
-    look-up that grows with the store shows up here first, named by its shape."""
+    On the local store (FerretDB 1.24 on PostgreSQL) an equality on a string field is an index look-up
+    (ADR 0018), but a UUID, `$in` or a range is decoded document by document in Go (ADR 0017): a look-up
+    that grows with the store shows up here first, named by its shape."""
 
     def __init__(self, threshold_ms: float) -> None:
         self._threshold_us = threshold_ms * 1000

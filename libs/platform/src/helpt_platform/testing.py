@@ -26,8 +26,8 @@ def _command_listener_base() -> type:
 
 class StoreCommands(_command_listener_base()):  # type: ignore[misc]
     """Every command a client sends, as (name, collection, filter): pass it as `event_listeners=[...]` to a
-    client to check what a handler asks the store (FerretDB 1.24 reads a whole collection for any filter but
-    a lone string `_id`, so a per-event look-up of another shape grows with the store)."""
+    client to check what a handler asks the store (the local store decodes every document for a UUID, `$in` or
+    a range — ADR 0017 — so a per-event look-up of such a shape grows with the store)."""
 
     def __init__(self) -> None:
         self.seen: list[tuple[str, str, Any]] = []
