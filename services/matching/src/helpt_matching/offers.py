@@ -492,21 +492,21 @@ def changed(status: Status, **more: Any) -> dict[str, Any]:
 
 async def mark_told(db: AsyncDatabase) -> int:
     """Give `tell` to the offers written before they had it (a `backfill_job` step); how many."""
-    changed_n = 0
+    count = 0
     async for offer in db["offers"].find({"tell": {"$exists": False}}, {"status": 1}):
         await db["offers"].update_one(by_id(offer["_id"], tell={"$exists": False}),
                                       {"$set": {"tell": offer["status"] in TOLD}})
-        changed_n += 1
-    return changed_n
+        count += 1
+    return count
 
 
 async def mark_winners(db: AsyncDatabase) -> int:
     """Give `kind` to the winner claims written before they had it (a `backfill_job` step); how many."""
-    changed = 0
+    count = 0  # not `changed`: that is the module's update builder
     async for won in db["claims"].find({"_id": {"$regex": "^winner:[^:]+$"}, "kind": {"$exists": False}}, {"_id": 1}):
         await db["claims"].update_one({"_id": won["_id"]}, {"$set": {"kind": WINNER}})
-        changed += 1
-    return changed
+        count += 1
+    return count
 
 
 def cancellation(volunteer: dict[str, Any] | None) -> MatchCancellationReason:
