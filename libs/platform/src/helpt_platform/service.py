@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -85,6 +86,26 @@ async def _start_broker(runtime: Runtime, retry_s: float = 2.0, timeout_s: float
             runtime.kafka_started.set()
             log.info("kafka connected")
             return
+
+
+async def _stop_tasks(tasks: Sequence[asyncio.Task[Any]], *, rounds: int = 3, wait_s: float = 5.0) -> None:
+    """Cancel the service's background tasks and wait for them, a bounded time.
+
+    A task may swallow its cancellation: aiokafka's client `close()` suppresses `CancelledError`, so a broker start
+    cancelled while it stops a failed attempt goes on retrying (a service's shutdown once hung there for good).
+    Each task still running after `wait_s` is cancelled again, `rounds` times in all; what then still runs is left.
+    """
+    pending = set(tasks)
+    for _ in range(rounds):
+        for task in pending:
+            task.cancel()
+        done, pending = await asyncio.wait(pending, timeout=wait_s) if pending else (set(), set())
+        for task in done:
+            if not task.cancelled():
+                task.exception()  # retrieved: a job that failed while stopping is no error of the stop
+        if not pending:
+            return
+    log.warning("background tasks did not stop", tasks=[t.get_name() for t in pending])
 
 
 async def _check(name: str, probe: Callable[[], Awaitable[object]]) -> tuple[str, str]:
@@ -164,10 +185,7 @@ def create_service_app(
         try:
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.gather(*tasks, return_exceptions=True)
+            await _stop_tasks(tasks)
             await drain_commits()  # handled events' offsets, before the consumers stop
             await runtime.broker.stop()
             await drain_commits()
