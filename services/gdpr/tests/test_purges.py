@@ -38,7 +38,7 @@ async def test_an_erasure_during_a_kafka_outage_destroys_the_key_now_and_is_anno
         db = client[f"{unique_name}_gdpr".replace("-", "_")]
         tenant_keys = FileTenantKeys(tmp_path / "keys")
         await tenant_keys.create("leuven")
-        keeper = Keeper(KeyCustody(db["data_keys"], tenant_keys), AuditLog(db["audit"]), Actions(db["actions"]))
+        keeper = Keeper(KeyCustody(db, tenant_keys), AuditLog(db["audit"]), Actions(db["actions"]))
         await keeper.audit.ensure_indexes()
         kafka = FlakyKafka()
         purges = Purges(db, keeper, kafka.publish, ("leuven",))
@@ -69,7 +69,7 @@ async def gdpr_parts(infra, unique_name, tmp_path):
     db = client[f"{unique_name}_gdpr".replace("-", "_")]
     tenant_keys = FileTenantKeys(tmp_path / "keys")
     await tenant_keys.create("leuven")
-    keeper = Keeper(KeyCustody(db["data_keys"], tenant_keys), AuditLog(db["audit"]), Actions(db["actions"]))
+    keeper = Keeper(KeyCustody(db, tenant_keys), AuditLog(db["audit"]), Actions(db["actions"]))
     await keeper.audit.ensure_indexes()
     kafka = FlakyKafka()
     kafka.up = True

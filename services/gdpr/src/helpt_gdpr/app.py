@@ -51,7 +51,7 @@ class GdprParts:
                     assert runtime is not None, "the lifespan has not started"
                     db = runtime.db
                     keeper = Keeper(
-                        KeyCustody(db["data_keys"], self.tenant_keys), AuditLog(db["audit"]), Actions(db["actions"]),
+                        KeyCustody(db, self.tenant_keys), AuditLog(db["audit"]), Actions(db["actions"]),
                         phone_region=self.settings.phone_region,
                     )
                     await keeper.custody.ensure_indexes()
