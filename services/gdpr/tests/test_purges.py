@@ -147,3 +147,28 @@ async def test_a_tenant_tombstoned_by_a_purge_that_crashed_at_once_is_still_purg
     assert await keeper.custody.count("leuven") == 0
     (sent,) = kafka.sent
     assert isinstance(sent, CrisisPurgeRequested) and sent.tenant == "leuven"
+
+
+async def test_the_background_job_and_the_approval_carrying_out_one_purge_at_once_report_each_key_once(gdpr_parts, monkeypatch):
+    db, keeper, kafka, purges = gdpr_parts
+    for _ in range(3):
+        await keeper.custody.key_for_sealing("leuven", uuid.uuid4())
+    await purges.approve_crisis_end(Principal(sub="lead-a", role=Role.CRISIS_LEAD, tenant="leuven"), "leuven")
+    entered, go_on = asyncio.Event(), asyncio.Event()
+    real = keeper.custody.destroy_tenant
+
+    async def slow(tenant):  # a million keys take a while to count: the background job comes by meanwhile
+        entered.set()
+        await go_on.wait()
+        return await real(tenant)
+
+    monkeypatch.setattr(keeper.custody, "destroy_tenant", slow)
+    second = asyncio.create_task(purges.approve_crisis_end(Principal(sub="lead-b", role=Role.CRISIS_LEAD, tenant="leuven"), "leuven"))
+    await entered.wait()
+    background = asyncio.create_task(purges.announce_pending())
+    await asyncio.sleep(0.2)
+    go_on.set()
+    report, _ = await asyncio.gather(second, background)
+
+    assert report["destroyed_by_gdpr"]["data_keys"] == 3 and report["destroyed_by_gdpr"]["tenant_key"] == 1, report
+    assert [type(e) for e in kafka.sent] == [CrisisPurgeRequested], "announced once"

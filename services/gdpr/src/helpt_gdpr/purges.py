@@ -8,6 +8,7 @@ when, with what counts, and which are missing.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import Awaitable, Callable
@@ -48,6 +49,9 @@ class Purges:
         self._publish = publish
         self._tenants = tenants
         self._window = approval_window
+        # One carry-out of a purge at a time in this process: the request that started it and the background job
+        # would otherwise both count the keys before either dropped them, and the report would say twice as many.
+        self._carrying: dict[UUID, asyncio.Lock] = {}
 
     async def erase_subject(self, who: Principal, subject_id: UUID, kind: SubjectKind) -> dict[str, Any]:
         """GDPR art. 17 for one subject: destroy the key, forget the actions, tell every service."""
@@ -69,7 +73,7 @@ class Purges:
             raise Denied(403, "only a crisis lead of this tenant may approve the end of the crisis")
         if await self._tombstones.find_one({"_id": tenant}):
             raise Denied(410, "this tenant's crisis was already ended and its data destroyed")
-        if tenant not in self._tenants and await self._keeper.custody.count(tenant) == 0:
+        if tenant not in self._tenants and not await self._keeper.custody.holds_any(tenant):
             raise Denied(404, "unknown tenant")
         now = now_ms()
         # Approvals older than the window no longer count: start afresh.
@@ -112,6 +116,10 @@ class Purges:
 
     async def _carry_out(self, tenant: str, purge_id: UUID) -> dict[str, Any]:
         """Destroy (if not done yet), then announce (if not done yet); the report. Safe to repeat."""
+        async with self._carrying.setdefault(purge_id, asyncio.Lock()):  # kept: a lock per erasure or purge is small
+            return await self._carry_out_now(tenant, purge_id)
+
+    async def _carry_out_now(self, tenant: str, purge_id: UUID) -> dict[str, Any]:
         record = await self._purges.find_one({"_id": purge_id})
         command = _COMMANDS[record["command"]["type"]].model_validate(record["command"]["body"])
         if not record.get("destroyed", True):  # records from before this field were destroyed first
