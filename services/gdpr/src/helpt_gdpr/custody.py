@@ -1,8 +1,9 @@
 """Data keys: one per data subject, created here, stored only wrapped by the tenant key.
 
 Each tenant's keys live in a collection of their own, `data_keys.<tenant>`, so that the end of a
-crisis drops one collection instead of deleting its keys one by one: on FerretDB a delete reads and
-decodes every document it matches, and a million keys took minutes (bench/README, benchmark 5).
+crisis drops one collection instead of deleting its keys in ranges: on FerretDB each range re-read and
+decoded all the tenant's remaining keys, so 100,000 keys took 18 s and the time grew with the square of
+the count (ADR 0019, bench/README benchmark 5).
 Keys written before this layout, in the shared collection `data_keys`, are moved at start
 (`ensure_indexes`) and, until then or where a move was refused, still found there.
 """
