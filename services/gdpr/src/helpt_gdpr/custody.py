@@ -39,19 +39,22 @@ class TenantUnavailable(LookupError):
 class KeyCustody:
     """Creates, finds and destroys subjects' data keys."""
 
-    def __init__(self, db: AsyncDatabase, tenants: TenantKeyProvider, *, prefix: str = PREFIX) -> None:
+    def __init__(self, db: AsyncDatabase, tenants: TenantKeyProvider) -> None:
         self._db = db
-        self._prefix = prefix
-        self._legacy: AsyncCollection = db[prefix]
+        self._legacy: AsyncCollection = db[PREFIX]
         self._tenants = tenants
         self._indexed: set[str] = set()
 
     def collection_name(self, tenant: str) -> str:
         """The collection holding this tenant's keys."""
-        return f"{self._prefix}.{tenant}"
+        return f"{PREFIX}.{tenant}"
+
+    def _collection(self, tenant: str) -> AsyncCollection:
+        return self._db[self.collection_name(tenant)]
 
     async def _keys(self, tenant: str) -> AsyncCollection:
-        coll = self._db[self.collection_name(tenant)]
+        """The tenant's collection, with its unique index: for writing a key."""
+        coll = self._collection(tenant)
         if tenant not in self._indexed:  # once per tenant and process; creating an existing index is a no-op
             await coll.create_index([("subject_id", ASCENDING)], unique=True, name="one_key_per_subject")
             self._indexed.add(tenant)
@@ -136,14 +139,14 @@ class KeyCustody:
         """The data key named `kid` of this subject, or None if it was destroyed or is not theirs."""
         tenant_key = await self.tenant_key(tenant)
         # By `_id` alone (looked up by an index on FerretDB too), then checked here.
-        doc = await self._db[self.collection_name(tenant)].find_one({"_id": kid}) or await self._legacy.find_one({"_id": kid})
+        doc = await self._collection(tenant).find_one({"_id": kid}) or await self._legacy.find_one({"_id": kid})
         if doc is None or doc.get("tenant") != tenant or doc.get("subject_id") != subject_id:
             return None
         return unwrap_key(tenant_key, tenant, subject_id, kid, doc["wrapped"])
 
     async def destroy_subject(self, tenant: str, subject_id: UUID) -> int:
         """Crypto-shred one subject: every sealed copy of their data becomes unreadable."""
-        here = (await self._db[self.collection_name(tenant)].delete_many({"subject_id": subject_id})).deleted_count
+        here = (await self._collection(tenant).delete_many({"subject_id": subject_id})).deleted_count
         return here + (await self._legacy.delete_many({"tenant": tenant, "subject_id": subject_id})).deleted_count
 
     async def destroy_tenant(self, tenant: str) -> tuple[int, bool]:
@@ -153,7 +156,7 @@ class KeyCustody:
         kept. The keys are counted for the report (on FerretDB the longest step: it decodes each one), and
         their collection is dropped."""
         existed = await self._tenants.destroy(tenant)
-        keys = self._db[self.collection_name(tenant)]
+        keys = self._collection(tenant)
         count = await keys.count_documents({})
         await keys.drop()
         self._indexed.discard(tenant)
@@ -161,16 +164,16 @@ class KeyCustody:
 
     async def count_subject(self, tenant: str, subject_id: UUID) -> int:
         """How many data keys the subject has (0 or 1)."""
-        here = await self._db[self.collection_name(tenant)].count_documents({"subject_id": subject_id})
+        here = await self._collection(tenant).count_documents({"subject_id": subject_id})
         return here + await self._legacy.count_documents({"tenant": tenant, "subject_id": subject_id})
 
     async def count(self, tenant: str) -> int:
         """How many data keys the tenant has (reads every one of them on FerretDB)."""
-        here = await self._db[self.collection_name(tenant)].count_documents({})
+        here = await self._collection(tenant).count_documents({})
         return here + await self._legacy.count_documents({"tenant": tenant})
 
     async def holds_any(self, tenant: str) -> bool:
         """Whether the tenant has at least one data key (one document read)."""
-        if await self._db[self.collection_name(tenant)].find_one({}, {"_id": 1}) is not None:
+        if await self._collection(tenant).find_one({}, {"_id": 1}) is not None:
             return True
         return await self._legacy.find_one({"tenant": tenant}, {"_id": 1}) is not None
