@@ -12,7 +12,6 @@ through the running services until every receipt is in.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import os
 import time
 import uuid
@@ -25,7 +24,7 @@ from bench.pipeline import ensure
 from bench.stack import BenchStack
 from helpt_contracts.roles import Role
 from helpt_gdpr.crypto import new_key, wrap_key
-from helpt_gdpr.custody import KeyCustody
+from helpt_gdpr.custody import KeyCustody, key_document
 from helpt_gdpr.tenant_keys import FileTenantKeys
 from helpt_platform.auth import issue_token
 
@@ -34,9 +33,8 @@ BATCH = 5000
 
 
 def key_docs(tenant: str, n: int, wrapped_len: int) -> list[dict]:
-    now = dt.datetime.now(dt.UTC)
-    return [{"_id": f"dk-{uuid.uuid4().hex}", "tenant": tenant, "subject_id": uuid.uuid4(), "wrapped": os.urandom(wrapped_len),
-             "created_at": now} for _ in range(n)]
+    """N keys as gdpr keeps them in `tenant`'s collection (random bytes in place of wrapped keys)."""
+    return [key_document(f"dk-{uuid.uuid4().hex}", uuid.uuid4(), os.urandom(wrapped_len)) for _ in range(n)]
 
 
 async def insert(coll, tenant: str, n: int, wrapped_len: int) -> float:
@@ -86,7 +84,7 @@ async def through_services(stack: BenchStack, n: int, deadline_s: float) -> dict
                             json={"tenant": "heverlee", "fields": {"phone": "+32 16 00 00 00"}})
         r.raise_for_status()
         keys = client["helpt_gdpr"]["data_keys.heverlee"]
-        sample = await keys.find_one({"tenant": "heverlee"})
+        sample = await keys.find_one({})
         load_s = await insert(keys, "heverlee", n - 1, len(sample["wrapped"]))
         first = await http.post(f"{gdpr}/api/v1/crisis-end/approvals", json={"tenant": "heverlee"}, headers=bearer(Role.CRISIS_LEAD, "lead-a"))
         first.raise_for_status()

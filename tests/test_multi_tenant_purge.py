@@ -112,8 +112,8 @@ def test_ending_one_municipalitys_crisis_destroys_its_data_everywhere_and_leaves
     assert all(before[service] for service in STORES), before
     assert tenant_documents(doors, mongo, ENDED).keys() == before.keys() and all(tenant_documents(doors, mongo, ENDED).values())
     gdpr_db = db(doors, mongo, "gdpr")
-    keys_before = gdpr_db[f"data_keys.{GOES_ON}"].count_documents({"tenant": GOES_ON})
-    assert keys_before >= 4 and gdpr_db[f"data_keys.{ENDED}"].count_documents({"tenant": ENDED}) >= 4
+    keys_before = gdpr_db[f"data_keys.{GOES_ON}"].count_documents({})
+    assert keys_before >= 4 and gdpr_db[f"data_keys.{ENDED}"].count_documents({}) >= 4
 
     # Two of Leuven's crisis leads end Leuven's crisis; a lead of Heverlee has no say in it.
     gdpr = doors.client("gdpr")
@@ -136,14 +136,14 @@ def test_ending_one_municipalitys_crisis_destroys_its_data_everywhere_and_leaves
         for name in store.list_collection_names():
             assert store[name].count_documents({"subject_ids": {"$in": ended_subjects}}) == 0, (service, name)
     assert f"data_keys.{ENDED}" not in gdpr_db.list_collection_names(), "the municipality's keys are dropped with their collection"
-    assert sum(gdpr_db[name].count_documents({"tenant": ENDED}) for name in gdpr_db.list_collection_names() if name.startswith("data_keys")) == 0
+    assert gdpr_db["data_keys"].count_documents({"tenant": ENDED}) == 0, "nor any of its keys in the shared collection of before"
     assert not (doors["gdpr"].settings.key_dir / f"{ENDED}.key").exists()
     assert (doors["gdpr"].settings.key_dir / f"{GOES_ON}.key").exists()
     assert {reveal_as_dpo(doors, ENDED, c[kind]).status_code for c in cases[ENDED] for kind in ("request", "volunteer")} == {410}
 
     # Heverlee: every document, every key still there, and they still work.
     assert tenant_documents(doors, mongo, GOES_ON) == before
-    assert gdpr_db[f"data_keys.{GOES_ON}"].count_documents({"tenant": GOES_ON}) == keys_before
+    assert gdpr_db[f"data_keys.{GOES_ON}"].count_documents({}) == keys_before
     kept = cases[GOES_ON][0]
     assert reveal_as_dpo(doors, GOES_ON, kept["request"]).json()["fields"]["name"] == f"Canary {GOES_ON} requester 1"
     screener = doors.bearer(Role.SCREENER, tenant=GOES_ON)

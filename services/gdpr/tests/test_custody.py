@@ -87,6 +87,41 @@ async def test_keys_kept_in_the_shared_collection_before_are_moved_and_still_ope
     assert await db["data_keys"].count_documents({"tenant": "heverlee"}) == 0 and await custody.count("leuven") == 2
 
 
+async def test_keys_written_in_the_earlier_longer_shape_still_open_and_are_destroyed_with_their_subject(store):
+    """Before the key documents were trimmed (ADR 0019), a tenant's collection held keys with the tenant, a creation
+    time and the subject as a UUID: their subjects keep those keys, and erasure and the purge still find them."""
+    db, tenants = store
+    custody = KeyCustody(db, tenants)
+    await custody.ensure_indexes()
+    tenant_key = await tenants.get("leuven")
+    subject, kid, key = uuid.uuid4(), f"dk-{uuid.uuid4().hex}", new_key()
+    await custody.key_for_sealing("leuven", uuid.uuid4(), new=True)  # the collection and its index, as before
+    await db["data_keys.leuven"].insert_one({"_id": kid, "tenant": "leuven", "subject_id": subject,
+                                             "wrapped": wrap_key(tenant_key, "leuven", subject, kid, key),
+                                             "created_at": dt.datetime.now(dt.UTC)})
+
+    assert await custody.key_for_opening("leuven", subject, kid) == key
+    assert await custody.key_for_sealing("leuven", subject) == (kid, key), "no second key for a known subject"
+    assert await custody.key_for_opening("leuven", uuid.uuid4(), kid) is None, "another subject cannot open it"
+    assert await custody.count_subject("leuven", subject) == 1 and await custody.count("leuven") == 2
+
+    assert await custody.destroy_subject("leuven", subject) == 1
+    assert await custody.key_for_opening("leuven", subject, kid) is None
+    assert await custody.destroy_tenant("leuven") == (1, True)
+
+
+async def test_a_key_is_kept_as_its_id_the_subject_as_text_and_the_wrapped_key_alone(store):
+    """Every field of a key document is decoded again when the purge counts a million of them (ADR 0019)."""
+    db, tenants = store
+    custody = KeyCustody(db, tenants)
+    subject = uuid.uuid4()
+    kid, key = await custody.key_for_sealing("heverlee", subject, new=True)
+
+    doc = await db["data_keys.heverlee"].find_one({"_id": kid})
+    assert set(doc) == {"_id", "subject_id", "wrapped"} and doc["subject_id"] == str(subject)
+    assert await custody.key_for_opening("heverlee", subject, kid) == key
+
+
 class PurgedMeanwhile:
     """Tenant keys whose tenant is purged right after a seal fetched its key."""
 

@@ -6,11 +6,15 @@ decoded all the tenant's remaining keys, so 100,000 keys took 18 s and the time 
 the count (ADR 0019, bench/README benchmark 5).
 Keys written before this layout, in the shared collection `data_keys`, are moved at start
 (`ensure_indexes`) and, until then or where a move was refused, still found there.
+
+A key document is `{_id: kid, subject_id: "<uuid as text>", wrapped: <bytes>}` and nothing else: the tenant is the
+collection's, and FerretDB decodes every document to count them for the purge's report, at a cost that grows
+with each field (a UUID field most): 28.6 µs a key with the tenant, a creation time and the subject as a UUID,
+20.6 µs like this (100,000 keys; ADR 0019). Keys written before in that longer shape are still found and opened.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from typing import Any
 from uuid import UUID, uuid4
@@ -25,7 +29,7 @@ from helpt_gdpr.crypto import new_key, unwrap_key, wrap_key
 from helpt_gdpr.tenant_keys import TenantKeyProvider
 from helpt_platform.mongo import delete_all
 
-__all__ = ["KeyCustody", "TenantUnavailable"]
+__all__ = ["KeyCustody", "TenantUnavailable", "key_document"]
 
 log = structlog.get_logger(__name__)
 PREFIX = "data_keys"
@@ -34,6 +38,17 @@ _MOVE_BATCH = 1000
 
 class TenantUnavailable(LookupError):
     """The tenant has no key: unknown here, or its crisis was purged."""
+
+
+def key_document(kid: str, subject_id: UUID, wrapped: bytes) -> dict[str, Any]:
+    """How a data key is kept in its tenant's collection."""
+    return {"_id": kid, "subject_id": str(subject_id), "wrapped": wrapped}
+
+
+def _subject_filters(subject_id: UUID) -> list[dict[str, Any]]:
+    """A subject's keys as written now (id as text) and before (a UUID): two equalities, each looked up by
+    the index on FerretDB, where one `$in` would read every key."""
+    return [{"subject_id": str(subject_id)}, {"subject_id": subject_id}]
 
 
 class KeyCustody:
@@ -76,7 +91,7 @@ class KeyCustody:
                 return moved
             by_tenant: dict[str, list[dict[str, Any]]] = defaultdict(list)
             for doc in batch:
-                by_tenant[doc["tenant"]].append(doc)
+                by_tenant[doc["tenant"]].append(key_document(doc["_id"], doc["subject_id"], doc["wrapped"]))
             for tenant, docs in by_tenant.items():
                 coll = await self._keys(tenant)
                 refused: set[int] = set()
@@ -113,17 +128,11 @@ class KeyCustody:
         if doc is None:
             kid = f"dk-{uuid4().hex}"
             data_key = new_key()
-            doc = {
-                "_id": kid,
-                "tenant": tenant,
-                "subject_id": subject_id,
-                "wrapped": wrap_key(tenant_key, tenant, subject_id, kid, data_key),
-                "created_at": dt.datetime.now(dt.UTC),
-            }
+            doc = key_document(kid, subject_id, wrap_key(tenant_key, tenant, subject_id, kid, data_key))
             try:
                 await keys.insert_one(doc)
             except DuplicateKeyError:  # a concurrent seal for the same subject won the race
-                doc = await keys.find_one({"subject_id": subject_id})
+                doc = await keys.find_one({"subject_id": str(subject_id)})
                 if doc is None:
                     raise
             if await self._tenants.get(tenant) is None:  # the crisis was purged while this key was made
@@ -132,22 +141,24 @@ class KeyCustody:
         return doc["_id"], unwrap_key(tenant_key, tenant, subject_id, doc["_id"], doc["wrapped"])
 
     async def _find_subject(self, tenant: str, keys: AsyncCollection, subject_id: UUID) -> dict[str, Any] | None:
-        doc = await keys.find_one({"subject_id": subject_id})
-        return doc if doc is not None else await self._legacy.find_one({"tenant": tenant, "subject_id": subject_id})
+        for query in _subject_filters(subject_id):
+            if (doc := await keys.find_one(query)) is not None:
+                return doc
+        return await self._legacy.find_one({"tenant": tenant, "subject_id": subject_id})
 
     async def key_for_opening(self, tenant: str, subject_id: UUID, kid: str) -> bytes | None:
         """The data key named `kid` of this subject, or None if it was destroyed or is not theirs."""
         tenant_key = await self.tenant_key(tenant)
         # By `_id` alone (looked up by an index on FerretDB too), then checked here.
         doc = await self._collection(tenant).find_one({"_id": kid}) or await self._legacy.find_one({"_id": kid})
-        if doc is None or doc.get("tenant") != tenant or doc.get("subject_id") != subject_id:
+        if doc is None or doc.get("tenant", tenant) != tenant or str(doc.get("subject_id")) != str(subject_id):
             return None
         return unwrap_key(tenant_key, tenant, subject_id, kid, doc["wrapped"])
 
     async def destroy_subject(self, tenant: str, subject_id: UUID) -> int:
         """Crypto-shred one subject: every sealed copy of their data becomes unreadable."""
-        here = (await self._collection(tenant).delete_many({"subject_id": subject_id})).deleted_count
-        return here + (await self._legacy.delete_many({"tenant": tenant, "subject_id": subject_id})).deleted_count
+        here = [(await self._collection(tenant).delete_many(query)).deleted_count for query in _subject_filters(subject_id)]
+        return sum(here) + (await self._legacy.delete_many({"tenant": tenant, "subject_id": subject_id})).deleted_count
 
     async def destroy_tenant(self, tenant: str) -> tuple[int, bool]:
         """Crypto-shred a whole tenant: (data keys deleted, whether the tenant key existed).
@@ -164,8 +175,8 @@ class KeyCustody:
 
     async def count_subject(self, tenant: str, subject_id: UUID) -> int:
         """How many data keys the subject has (0 or 1)."""
-        here = await self._collection(tenant).count_documents({"subject_id": subject_id})
-        return here + await self._legacy.count_documents({"tenant": tenant, "subject_id": subject_id})
+        here = [await self._collection(tenant).count_documents(query) for query in _subject_filters(subject_id)]
+        return sum(here) + await self._legacy.count_documents({"tenant": tenant, "subject_id": subject_id})
 
     async def count(self, tenant: str) -> int:
         """How many data keys the tenant has (reads every one of them on FerretDB)."""
