@@ -21,6 +21,7 @@ class LoadResult:
     seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
+    finished: int = 0  # every send that finished, the warm-up's too (what a CPU meter around the loop saw)
 
     @property
     def rate(self) -> float:
@@ -43,6 +44,7 @@ async def closed_loop(send: Callable[[int], Awaitable[bool]], concurrency: int, 
         while (now := time.perf_counter()) < end:
             ok = await send(next(counter))
             done = time.perf_counter()
+            result.finished += 1
             if now >= measure_from:
                 if ok:
                     result.ok += 1

@@ -22,7 +22,7 @@ from pymongo import AsyncMongoClient
 
 from bench.common import Figure, ratio
 from bench.kafka_util import create_topics, encoded, publish_all
-from bench.stack import BenchStack
+from bench.stack import BenchStack, CpuMeter
 from helpt_contracts import topics
 from helpt_contracts.examples import help_requested, volunteer_registered
 
@@ -165,21 +165,33 @@ def run(stack: BenchStack, quick: bool, context: dict) -> list[Figure]:
     for name in ("screening", "matching"):
         context.setdefault(f"rss_start_{name}", stack.procs[name].rss_mb())
     vols = volunteers(n)
+    meter = CpuMeter(stack)
+    meter.start()
     vol = asyncio.run(through(stack, vols, [("screening cases", "helpt-screening." + topics.VOLUNTEERS, "helpt_screening", "cases"),
                                             ("matching volunteers", "helpt-matching." + topics.VOLUNTEERS, "helpt_matching", "volunteers")],
                               deadline))
+    meter.stop()
+    cpu_vol = meter.per(n, "volunteer")
+    meter.start()
     req = asyncio.run(through(stack, requests(n), [("matching requests", "helpt-matching." + topics.HELP_REQUESTS,
                                                     "helpt_matching", "requests")], deadline))
+    meter.stop()
+    cpu_req = meter.per(n, "request")
+    meter.start()
     bare, bare_n = asyncio.run(bare_loop(stack.bootstrap, vols, deadline))
+    meter.stop()
+    cpu_bare = meter.per(bare_n, "message")
+    print(f"  volunteers: {cpu_vol}\n  requests: {cpu_req}\n  bare loop: {cpu_bare}", flush=True)
     context["loaded_volunteers"] = context.get("loaded_volunteers", 0) + n
     context["loaded_requests"] = context.get("loaded_requests", 0) + n
     figures = []
-    for label, res, what in (("screening cases", vol, "VolunteerRegistered → screening case"),
-                             ("matching volunteers", vol, "VolunteerRegistered → matching projection"),
-                             ("matching requests", req, "HelpRequested → matching projection (+ offer round)")):
+    for label, res, what, cpu in (("screening cases", vol, "VolunteerRegistered → screening case", cpu_vol),
+                                  ("matching volunteers", vol, "VolunteerRegistered → matching projection", cpu_vol),
+                                  ("matching requests", req, "HelpRequested → matching projection (+ offer round)", cpu_req)):
         rate, got, caught_up = res[label]
         figures.append(Figure(NAME, what, rate, "events/s", bare, "bare consume→produce loop", ratio(rate, bare),
                               "service/bare", notes=f"N={n}, {got} reached the store"
                                                     f"{'' if caught_up else f' (deadline {deadline} s hit before all were consumed)'}; "
-                                                    f"published in {res['publish_s']:.1f} s; bare loop {bare_n} processed"))
+                                                    f"published in {res['publish_s']:.1f} s; bare loop {bare_n} processed; "
+                                                    f"{cpu}; bare: {cpu_bare}"))
     return figures

@@ -139,3 +139,54 @@ def _new_state_dir() -> Path:
     base = root / ".state"
     base.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix="bench-", dir=base))
+
+
+class CpuMeter:
+    """CPU seconds each part of the stack spent between `start()` and `stop()`: the services, Kafka, FerretDB,
+    PostgreSQL (with its backends) and the bench process itself (the load generator). On two shared cores a figure
+    is bounded by the sum, so this says where a request's time goes, and which part to make cheaper."""
+
+    def __init__(self, stack: BenchStack) -> None:
+        self._stack = stack
+        self._before: dict[str, float] = {}
+        self.seconds: dict[str, float] = {}
+        self.wall = 0.0
+
+    def _parts(self) -> dict[str, int | None]:
+        infra = self._stack.infra
+        parts: dict[str, int | None] = {name: proc.managed.pid for name, proc in self._stack.procs.items()}
+        parts |= {"kafka": infra.kafka.pid, "ferretdb": infra.ferretdb.pid, "postgres": infra.postgres.pid,
+                  "bench": os.getpid()}
+        return parts
+
+    def _snapshot(self) -> dict[str, float]:
+        seen: dict[str, float] = {}
+        for name, pid in self._parts().items():
+            if pid is None:
+                continue
+            try:
+                root = psutil.Process(pid)
+                procs = [root] + (root.children(recursive=True) if name != "bench" else [])
+                seen[name] = sum(sum(p.cpu_times()[:2]) for p in procs)
+            except psutil.Error:  # gone meanwhile: counted as far as it was seen
+                continue
+        return seen
+
+    def start(self) -> None:
+        self._before = self._snapshot()
+        self.wall = time.perf_counter()
+
+    def stop(self) -> dict[str, float]:
+        after = self._snapshot()
+        self.wall = time.perf_counter() - self.wall
+        self.seconds = {name: max(0.0, after[name] - self._before.get(name, 0.0)) for name in after}
+        return self.seconds
+
+    def per(self, count: int, unit: str = "request") -> str:
+        """'CPU ms per request: intake 10.8, ferretdb 8.1, … (of 1.9 cores busy)', largest first."""
+        if not count or not self.seconds:
+            return ""
+        parts = ", ".join(f"{name} {seconds * 1000 / count:.2f}" for name, seconds in
+                          sorted(self.seconds.items(), key=lambda kv: -kv[1]) if seconds * 1000 / count >= 0.05)
+        busy = sum(self.seconds.values()) / self.wall if self.wall else 0.0
+        return f"CPU ms per {unit}: {parts} ({busy:.2f} cores busy)"
