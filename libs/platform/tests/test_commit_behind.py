@@ -97,6 +97,39 @@ async def test_every_handled_event_ends_committed_with_fewer_commits_than_events
     assert 0 < commits < len(events)
 
 
+async def test_events_arriving_one_by_one_share_a_commit_per_interval(settings, monkeypatch):
+    """A help desk's usual day: a submission now and then, each handled before the next arrives. Committed
+    at once, each cost its subscribers a commit apiece; within an interval (250 ms) they share one."""
+    commits = 0
+    original = AIOKafkaConsumer.commit
+
+    async def counted(self: AIOKafkaConsumer, offsets=None) -> None:
+        nonlocal commits
+        commits += 1
+        await original(self, offsets)
+
+    monkeypatch.setattr(AIOKafkaConsumer, "commit", counted)
+    assert settings.kafka_commit_interval_ms == 250
+    events = [help_requested() for _ in range(12)]
+    handled: list[object] = []
+
+    async def handler(_envelope: Envelope, event: Event) -> None:
+        handled.append(event)
+
+    async with consuming(settings, handler) as broker:
+        for i, event in enumerate(events, start=1):
+            await publish_event(broker, settings, event)
+            await eventually(lambda: _now(len(handled) >= i), "the event is handled before the next is sent")
+            await asyncio.sleep(0.05)
+        written = await ends(settings)
+
+        async def all_committed() -> bool:
+            return await committed(settings) == written
+
+        await eventually(all_committed, "the group's committed offsets reach the end of every partition")
+    assert commits <= len(events) // 2, f"{commits} commits for {len(events)} events handled one by one"
+
+
 async def test_an_event_whose_handler_has_not_finished_is_never_committed(settings):
     first, stuck, after = help_requested(), help_requested(), help_requested()
     release = asyncio.Event()

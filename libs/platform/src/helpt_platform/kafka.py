@@ -45,6 +45,9 @@ def create_broker(settings: ServiceSettings, *, routers: Sequence[KafkaRouter] =
         ack_policy=ACK_POLICY,
         routers=routers,
         logger=logging.getLogger("faststream"),
+        # FastStream's "Received" and "Processed" for every message and subscriber: at DEBUG, not INFO. Each
+        # service logs what an event did to it; a handler's error is still logged at ERROR.
+        log_level=logging.DEBUG,
         graceful_timeout=15.0,
         description=f"Helpt {settings.service.value} service",
         security=kafka_security(settings),
@@ -79,7 +82,7 @@ def create_router(
     if dead_letter_attempts is not None:
         # First of those that handle errors, so the outermost of them: it sees whatever the others raise.
         middlewares = (DeadLetters(settings.service.value, attempts=dead_letter_attempts), *middlewares)
-    middlewares = (CommitBehind(), *middlewares)  # handles no error: it only changes how an ack commits
+    middlewares = (CommitBehind(settings.kafka_commit_interval_ms / 1000), *middlewares)  # handles no error: it only changes how an ack commits
     return KafkaRouter(prefix=settings.topic_prefix, ack_policy=ACK_POLICY, middlewares=middlewares)
 
 

@@ -28,6 +28,7 @@ SHARED_ENV = {
     "topic_prefix": "HELPT_TOPIC_PREFIX",
     "log_level": "HELPT_LOG_LEVEL",
     "slow_store_command_ms": "HELPT_SLOW_STORE_COMMAND_MS",
+    "kafka_commit_interval_ms": "HELPT_KAFKA_COMMIT_INTERVAL_MS",
     "tenants": "HELPT_TENANTS",
     "tenant_dir": "HELPT_TENANT_DIR",
     "jwt_secret_file": "HELPT_JWT_SECRET_FILE",
@@ -61,6 +62,9 @@ class ServiceSettings(BaseSettings):
     kafka_sasl_password: SecretStr | None = Field(default=None, description="That user's password.")
     kafka_tls: bool = Field(default=False, description="Speak TLS to Kafka (SASL_SSL with a user, else SSL).")
     kafka_ca_file: Path | None = Field(default=None, description="CA bundle for Kafka's TLS certificates; unset: the system's.")
+    kafka_commit_interval_ms: float = Field(
+        default=250.0, ge=0, le=60_000,
+        description="A consumer commits the offsets it handled at most this often; after a crash up to this much comes again. 0: at once.")
     mongodb_url: SecretStr = Field(default=SecretStr("mongodb://127.0.0.1:27017/"), description="MongoDB connection URL.")
     mongodb_database: str = Field(default="", description="Database name; empty means helpt_<service>.")
     log_level: str = Field(default="INFO", description="Log level: DEBUG, INFO, WARNING, ERROR.")
