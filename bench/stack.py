@@ -186,7 +186,7 @@ class CpuMeter:
         """'CPU ms per request: intake 10.8, ferretdb 8.1, … (of 1.9 cores busy)', largest first."""
         if not count or not self.seconds:
             return ""
-        parts = ", ".join(f"{name} {seconds * 1000 / count:.2f}" for name, seconds in
-                          sorted(self.seconds.items(), key=lambda kv: -kv[1]) if seconds * 1000 / count >= 0.05)
+        parts = ", ".join(f"{name} {seconds * 1000 / count:.3g}" for name, seconds in
+                          sorted(self.seconds.items(), key=lambda kv: -kv[1]) if seconds * 1000 / count >= 0.001)
         busy = sum(self.seconds.values()) / self.wall if self.wall else 0.0
         return f"CPU ms per {unit}: {parts} ({busy:.2f} cores busy)"

@@ -61,16 +61,21 @@ async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
         await asyncio.sleep(0.1)
 
 
-async def test_every_handled_event_ends_committed_with_fewer_commits_than_events(settings, monkeypatch):
-    commits = 0
+@pytest.fixture
+def commits(monkeypatch) -> list[int]:
+    """[how many times a consumer committed] while the test runs."""
+    count = [0]
     original = AIOKafkaConsumer.commit
 
     async def counted(self: AIOKafkaConsumer, offsets=None) -> None:
-        nonlocal commits
-        commits += 1
+        count[0] += 1
         await original(self, offsets)
 
     monkeypatch.setattr(AIOKafkaConsumer, "commit", counted)
+    return count
+
+
+async def test_every_handled_event_ends_committed_with_fewer_commits_than_events(settings, commits):
     events = [help_requested() for _ in range(150)]
     handled: list[HelpRequested] = []
     arrived = asyncio.Event()
@@ -94,21 +99,12 @@ async def test_every_handled_event_ends_committed_with_fewer_commits_than_events
         await eventually(all_committed, "the group's committed offsets reach the end of every partition")
     assert sorted(e.request_id for e in handled) == sorted(e.request_id for e in events)
     # Under load one commit covers several events (before, FastStream awaited one per event).
-    assert 0 < commits < len(events)
+    assert 0 < commits[0] < len(events)
 
 
-async def test_events_arriving_one_by_one_share_a_commit_per_interval(settings, monkeypatch):
+async def test_events_arriving_one_by_one_share_a_commit_per_interval(settings, commits):
     """A help desk's usual day: a submission now and then, each handled before the next arrives. Committed
     at once, each cost its subscribers a commit apiece; within an interval (250 ms) they share one."""
-    commits = 0
-    original = AIOKafkaConsumer.commit
-
-    async def counted(self: AIOKafkaConsumer, offsets=None) -> None:
-        nonlocal commits
-        commits += 1
-        await original(self, offsets)
-
-    monkeypatch.setattr(AIOKafkaConsumer, "commit", counted)
     assert settings.kafka_commit_interval_ms == 250
     events = [help_requested() for _ in range(12)]
     handled: list[object] = []
@@ -127,7 +123,7 @@ async def test_events_arriving_one_by_one_share_a_commit_per_interval(settings, 
             return await committed(settings) == written
 
         await eventually(all_committed, "the group's committed offsets reach the end of every partition")
-    assert commits <= len(events) // 2, f"{commits} commits for {len(events)} events handled one by one"
+    assert commits[0] <= len(events) // 2, f"{commits[0]} commits for {len(events)} events handled one by one"
 
 
 async def test_an_event_whose_handler_has_not_finished_is_never_committed(settings):
