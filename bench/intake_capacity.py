@@ -66,20 +66,17 @@ def run(stack: BenchStack, quick: bool, context: dict) -> list[Figure]:
     # bare producer that comes after it as much as for itself (a cold broker cost 7 ms of CPU a submission, a warm one 3).
     asyncio.run(api_load([stack.procs["intake"].url], concurrency, seconds))
     meter = CpuMeter(stack)
-    meter.start()
-    one = asyncio.run(api_load([stack.procs["intake"].url], concurrency, seconds))
-    meter.stop()
+    with meter:
+        one = asyncio.run(api_load([stack.procs["intake"].url], concurrency, seconds))
     cpu_one = meter.per(one.finished)
     key, value, headers = asyncio.run(_one_real_event(stack))
-    meter.start()
-    bare = asyncio.run(bare_producer(stack, concurrency, seconds, key, value, headers))
-    meter.stop()
+    with meter:
+        bare = asyncio.run(bare_producer(stack, concurrency, seconds, key, value, headers))
     cpu_bare = meter.per(bare.finished, "message")
     stack.start_service("intake", "intake-2")
     stack.wait_ready("intake-2")
-    meter.start()
-    two = asyncio.run(api_load([stack.procs["intake"].url, stack.procs["intake-2"].url], concurrency, seconds))
-    meter.stop()
+    with meter:
+        two = asyncio.run(api_load([stack.procs["intake"].url, stack.procs["intake-2"].url], concurrency, seconds))
     cpu_two = meter.per(two.finished)
     stack.stop_service("intake-2")
     context["intake_one_rate"] = one.rate

@@ -166,20 +166,17 @@ def run(stack: BenchStack, quick: bool, context: dict) -> list[Figure]:
         context.setdefault(f"rss_start_{name}", stack.procs[name].rss_mb())
     vols = volunteers(n)
     meter = CpuMeter(stack)
-    meter.start()
-    vol = asyncio.run(through(stack, vols, [("screening cases", "helpt-screening." + topics.VOLUNTEERS, "helpt_screening", "cases"),
-                                            ("matching volunteers", "helpt-matching." + topics.VOLUNTEERS, "helpt_matching", "volunteers")],
-                              deadline))
-    meter.stop()
+    with meter:
+        vol = asyncio.run(through(stack, vols, [("screening cases", "helpt-screening." + topics.VOLUNTEERS, "helpt_screening", "cases"),
+                                                ("matching volunteers", "helpt-matching." + topics.VOLUNTEERS, "helpt_matching", "volunteers")],
+                                  deadline))
     cpu_vol = meter.per(n, "volunteer")
-    meter.start()
-    req = asyncio.run(through(stack, requests(n), [("matching requests", "helpt-matching." + topics.HELP_REQUESTS,
-                                                    "helpt_matching", "requests")], deadline))
-    meter.stop()
+    with meter:
+        req = asyncio.run(through(stack, requests(n), [("matching requests", "helpt-matching." + topics.HELP_REQUESTS,
+                                                        "helpt_matching", "requests")], deadline))
     cpu_req = meter.per(n, "request")
-    meter.start()
-    bare, bare_n = asyncio.run(bare_loop(stack.bootstrap, vols, deadline))
-    meter.stop()
+    with meter:
+        bare, bare_n = asyncio.run(bare_loop(stack.bootstrap, vols, deadline))
     cpu_bare = meter.per(bare_n, "message")
     print(f"  volunteers: {cpu_vol}\n  requests: {cpu_req}\n  bare loop: {cpu_bare}", flush=True)
     context["loaded_volunteers"] = context.get("loaded_volunteers", 0) + n

@@ -32,15 +32,15 @@ NAME = "5 purge"
 BATCH = 5000
 
 
-def key_docs(tenant: str, n: int, wrapped_len: int) -> list[dict]:
-    """N keys as gdpr keeps them in `tenant`'s collection (random bytes in place of wrapped keys)."""
+def key_docs(n: int, wrapped_len: int) -> list[dict]:
+    """N keys as gdpr keeps them in a tenant's collection (random bytes in place of wrapped keys)."""
     return [key_document(f"dk-{uuid.uuid4().hex}", uuid.uuid4(), os.urandom(wrapped_len)) for _ in range(n)]
 
 
-async def insert(coll, tenant: str, n: int, wrapped_len: int) -> float:
+async def insert(coll, n: int, wrapped_len: int) -> float:
     t0 = time.perf_counter()
     for start in range(0, n, BATCH):
-        await coll.insert_many(key_docs(tenant, min(BATCH, n - start), wrapped_len), ordered=False)
+        await coll.insert_many(key_docs(min(BATCH, n - start), wrapped_len), ordered=False)
     return time.perf_counter() - t0
 
 
@@ -55,11 +55,11 @@ async def direct(stack: BenchStack, n: int) -> dict:
         subject = uuid.uuid4()
         wrapped_len = len(wrap_key(key, "bench", subject, "dk-x", new_key()))
         await custody.key_for_sealing("bench", subject, new=True)  # the tenant's collection and index, as in service
-        load_s = await insert(db[custody.collection_name("bench")], "bench", n - 1, wrapped_len)
+        load_s = await insert(db[custody.collection_name("bench")], n - 1, wrapped_len)
         t0 = time.perf_counter()
         deleted, existed = await custody.destroy_tenant("bench")
         destroy_s = time.perf_counter() - t0
-        await insert(db["plain"], "bench", n, wrapped_len)
+        await insert(db["plain"], n, wrapped_len)
         t0 = time.perf_counter()
         counted = await db["plain"].count_documents({})
         count_s = time.perf_counter() - t0
@@ -85,7 +85,7 @@ async def through_services(stack: BenchStack, n: int, deadline_s: float) -> dict
         r.raise_for_status()
         keys = client["helpt_gdpr"]["data_keys.heverlee"]
         sample = await keys.find_one({})
-        load_s = await insert(keys, "heverlee", n - 1, len(sample["wrapped"]))
+        load_s = await insert(keys, n - 1, len(sample["wrapped"]))
         first = await http.post(f"{gdpr}/api/v1/crisis-end/approvals", json={"tenant": "heverlee"}, headers=bearer(Role.CRISIS_LEAD, "lead-a"))
         first.raise_for_status()
         t0 = time.perf_counter()

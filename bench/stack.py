@@ -142,7 +142,7 @@ def _new_state_dir() -> Path:
 
 
 class CpuMeter:
-    """CPU seconds each part of the stack spent between `start()` and `stop()`: the services, Kafka, FerretDB,
+    """CPU seconds each part of the stack spent within `with meter:`: the services, Kafka, FerretDB,
     PostgreSQL (with its backends) and the bench process itself (the load generator). On two shared cores a figure
     is bounded by the sum, so this says where a request's time goes, and which part to make cheaper."""
 
@@ -166,21 +166,22 @@ class CpuMeter:
                 continue
             try:
                 root = psutil.Process(pid)
+                # The services are the bench's children: counted as themselves, not as the bench.
                 procs = [root] + (root.children(recursive=True) if name != "bench" else [])
                 seen[name] = sum(sum(p.cpu_times()[:2]) for p in procs)
             except psutil.Error:  # gone meanwhile: counted as far as it was seen
                 continue
         return seen
 
-    def start(self) -> None:
+    def __enter__(self) -> CpuMeter:
         self._before = self._snapshot()
         self.wall = time.perf_counter()
+        return self
 
-    def stop(self) -> dict[str, float]:
+    def __exit__(self, *_exc: object) -> None:
         after = self._snapshot()
         self.wall = time.perf_counter() - self.wall
         self.seconds = {name: max(0.0, after[name] - self._before.get(name, 0.0)) for name in after}
-        return self.seconds
 
     def per(self, count: int, unit: str = "request") -> str:
         """'CPU ms per request: intake 10.8, ferretdb 8.1, … (of 1.9 cores busy)', largest first."""
